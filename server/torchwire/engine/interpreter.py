@@ -1,0 +1,1463 @@
+"""A static interpreter for the code that builds modules: `__init__`, the helpers it calls, and
+module-level code. It never runs the analysed code; it evaluates its syntax over the abstract
+values of values.py and records what PyTorch would register (`Members`), plus observations
+that the rules turn into findings (a list of modules on `self`, one instance repeated, a
+container built wrongly, ...).
+
+Unknown conditions are followed on both branches (what is registered there carries the
+condition); loops of known length are unrolled, loops of symbolic length run once and what they
+add carries the count.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..catalogue import lookup
+from ..catalogue.containers import make_container
+from ..catalogue.spec import Args, NotStatic
+from . import symbolic as S
+from .symbolic import Dim, Sym, is_size
+from .values import (
+    UNKNOWN,
+    ClassRef,
+    Entry,
+    FunctionRef,
+    Members,
+    ModuleVal,
+    ParamVal,
+    SeqVal,
+    Slot,
+    new_uid,
+    truth,
+)
+
+if TYPE_CHECKING:
+    from .model import FileContext, ModuleClass
+
+MAX_UNROLL = 256  # loops longer than this run once, with a count
+MAX_STEPS = 20_000  # statements and calls per root evaluation
+MAX_DEPTH = 12  # nested helper calls and class instantiations
+
+TENSOR_FACTORIES = {
+    "torch.zeros", "torch.ones", "torch.randn", "torch.rand", "torch.empty", "torch.full", "torch.eye",
+    "torch.randint", "torch.Tensor", "torch.FloatTensor", "torch.tensor", "torch.arange", "torch.linspace",
+    "torch.zeros_like", "torch.ones_like", "torch.randn_like", "torch.rand_like", "torch.empty_like",
+}
+PARAMETER = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
+IDENTITY_FUNCTIONS = {"torch.nn.utils.weight_norm", "torch.nn.utils.spectral_norm"}
+
+
+class Budget(Exception):
+    """The code is too large (or loops too much) to follow statically."""
+
+
+class _Return(Exception):
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class TensorVal:
+    """A plain tensor (not a Parameter)."""
+
+    dims: tuple[Dim, ...] | None
+    requires_grad: bool | None = False
+    node: ast.AST | None = None
+
+
+@dataclass(eq=False)
+class RangeVal:
+    start: Dim
+    stop: Dim
+    step: int = 1
+
+    def length(self) -> Dim:
+        if self.start is None or self.stop is None:
+            return None
+        if isinstance(self.start, int) and isinstance(self.stop, int):
+            return max(0, -(-(self.stop - self.start) // self.step))
+        if self.step == 1:
+            return S.sub(self.stop, self.start)
+        return None
+
+
+@dataclass(eq=False)
+class BoundMethod:
+    receiver: Any
+    name: str
+
+
+@dataclass(eq=False)
+class QualName:
+    """A function or object reached through an import: `torch.zeros`, `copy.deepcopy`."""
+
+    name: str
+
+
+@dataclass
+class Observation:
+    kind: str
+    node: ast.AST
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class Frame:
+    env: dict[str, Any]
+    self_module: ModuleVal | None = None
+    cls: "ModuleClass | None" = None  # the class whose method runs, for super()
+    multiplier: Dim = 1
+    conditions: tuple[str, ...] = ()
+    depth: int = 0
+
+    @property
+    def condition(self) -> str | None:
+        return " and ".join(self.conditions) if self.conditions else None
+
+
+BUILTIN_NAMES = {
+    "range", "len", "int", "float", "bool", "str", "max", "min", "sum", "abs", "round", "list", "tuple", "dict",
+    "zip", "enumerate", "reversed", "sorted", "isinstance", "getattr", "hasattr", "setattr", "super", "print",
+    "divmod", "pow", "map", "filter", "set", "any", "all", "type", "callable", "iter", "next",
+}
+
+
+class Interpreter:
+    def __init__(self, ctx: "FileContext", observe: bool):
+        self.ctx = ctx
+        self.observe = observe
+        self.steps = 0
+        self.source = ctx.source
+
+    # ------------------------------------------------------------------ observations
+
+    def note(self, kind: str, node: ast.AST, **data: Any) -> None:
+        if self.observe:
+            self.ctx.observations.setdefault((kind, id(node)), Observation(kind, node, data))
+
+    def note_shared(self, node: ast.AST, module: ModuleVal, **data: Any) -> None:
+        """One module instance repeated (reported once, where the repetition is written)."""
+        self.ctx.shared_reported.add(module.uid)
+        self.note("repeated-instance", node, module=module, **data)
+
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise Budget("the code is too large to follow statically")
+
+    # ------------------------------------------------------------------ entry points
+
+    def run_init(self, cls: "ModuleClass", module: ModuleVal, args: list[Any], kwargs: dict[str, Any], depth: int = 0) -> None:
+        """Interpret `cls.__init__` (or the inherited one) building `module`."""
+        init, owner = cls.find_method("__init__")
+        if init is None:
+            self._init_base(cls, module, args, kwargs, depth)
+            return
+        frame = Frame({}, self_module=module, cls=owner, depth=depth)
+        self._bind(init, frame, [module, *args], kwargs, method=True)
+        self._apply_class_attributes(cls, module)
+        try:
+            self.exec_body(init.body, frame)
+        except _Return:
+            pass
+
+    def run_module_level(self, body: list[ast.stmt]) -> dict[str, Any]:
+        frame = Frame({})
+        try:
+            self.exec_body(body, frame)
+        except (_Return, _Break, _Continue):
+            pass
+        return frame.env
+
+    def run_function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, symbolic: bool = True) -> None:
+        """Interpret a free function on its own (for observations), arguments symbolic."""
+        frame = Frame({})
+        self._bind(fn, frame, [], {}, method=False)
+        try:
+            self.exec_body(fn.body, frame)
+        except (_Return, _Break, _Continue):
+            pass
+
+    # ------------------------------------------------------------------ binding
+
+    def _bind(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, frame: Frame, args: list[Any], kwargs: dict[str, Any], method: bool) -> None:
+        a = fn.args
+        positional = a.posonlyargs + a.args
+        defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+        env = frame.env
+        rest = list(args)
+        unknown_rest = any(x is _STARRED for x in rest)
+        for param, default in zip(positional, defaults):
+            name = param.arg
+            if rest and rest[0] is not _STARRED:
+                env[name] = rest.pop(0)
+            elif name in kwargs:
+                env[name] = kwargs.pop(name)
+            elif unknown_rest:
+                env[name] = UNKNOWN
+            elif default is not None:
+                env[name] = self.eval(default, Frame({}, depth=frame.depth))
+            else:
+                env[name] = Sym.atom(name)
+        for param, default in zip(a.kwonlyargs, a.kw_defaults):
+            name = param.arg
+            if name in kwargs:
+                env[name] = kwargs.pop(name)
+            elif default is not None:
+                env[name] = self.eval(default, Frame({}, depth=frame.depth))
+            else:
+                env[name] = Sym.atom(name)
+        if a.vararg:
+            env[a.vararg.arg] = UNKNOWN
+        if a.kwarg:
+            env[a.kwarg.arg] = UNKNOWN
+
+    def _apply_class_attributes(self, cls: "ModuleClass", module: ModuleVal) -> None:
+        for name, node in cls.class_attributes().items():
+            if name not in module.members.attributes:
+                module.members.attributes[name] = Slot(self.eval(node, Frame({})))
+
+    # ------------------------------------------------------------------ statements
+
+    def exec_body(self, body: list[ast.stmt], frame: Frame) -> None:
+        for stmt in body:
+            self.exec(stmt, frame)
+
+    def exec(self, stmt: ast.stmt, frame: Frame) -> None:
+        self.tick()
+        handler = _STATEMENTS.get(type(stmt))
+        if handler is not None:
+            handler(self, stmt, frame)
+
+    def _exec_assign(self, stmt: ast.Assign, frame: Frame) -> None:
+        value = self.eval(stmt.value, frame)
+        for target in stmt.targets:
+            self.assign(target, value, frame, stmt.value)
+
+    def _exec_ann_assign(self, stmt: ast.AnnAssign, frame: Frame) -> None:
+        if stmt.value is not None:
+            self.assign(stmt.target, self.eval(stmt.value, frame), frame, stmt.value)
+
+    def _exec_aug_assign(self, stmt: ast.AugAssign, frame: Frame) -> None:
+        current = self.eval(stmt.target, frame)
+        value = self.eval(stmt.value, frame)
+        if isinstance(current, ModuleVal) and current.is_container and isinstance(stmt.op, ast.Add):
+            self._extend(current, value, frame, stmt)  # ModuleList += [...]
+            return
+        if isinstance(current, SeqVal) and isinstance(stmt.op, ast.Add):
+            self._extend(current, value, frame, stmt)  # list += [...] mutates in place
+            return
+        self.assign(stmt.target, self.binop(stmt.op, current, value, stmt), frame, stmt.value)
+
+    def _exec_expr(self, stmt: ast.Expr, frame: Frame) -> None:
+        self.eval(stmt.value, frame)
+
+    def _exec_if(self, stmt: ast.If, frame: Frame) -> None:
+        test = truth(self.eval(stmt.test, frame))
+        if test is True:
+            self.exec_body(stmt.body, frame)
+        elif test is False:
+            self.exec_body(stmt.orelse, frame)
+        else:
+            text = self.source.segment(stmt.test)
+            outer = frame.conditions
+            frame.conditions = outer + (text,)
+            try:
+                self.exec_body(stmt.body, frame)
+            finally:
+                frame.conditions = outer
+            if stmt.orelse:
+                frame.conditions = outer + (f"not ({text})",)
+                try:
+                    self.exec_body(stmt.orelse, frame)
+                finally:
+                    frame.conditions = outer
+
+    def _exec_for(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
+        iterable = self.eval(stmt.iter, frame)
+        items, count, sample = self.iterate(iterable)
+        if items is not None:
+            for item in items:
+                self.assign(stmt.target, item, frame, None)
+                try:
+                    self.exec_body(stmt.body, frame)
+                except _Break:
+                    return
+                except _Continue:
+                    continue
+            self.exec_body(stmt.orelse, frame)
+            return
+        # Unknown or symbolic length: run the body once; what it adds repeats `count` times.
+        self.assign(stmt.target, sample, frame, None)
+        outer = frame.multiplier
+        frame.multiplier = None if outer is None or count is None else S.mul(outer, count)
+        try:
+            self.exec_body(stmt.body, frame)
+        except (_Break, _Continue):
+            pass
+        finally:
+            frame.multiplier = outer
+
+    def _exec_while(self, stmt: ast.While, frame: Frame) -> None:
+        outer = frame.multiplier
+        frame.multiplier = None
+        try:
+            self.exec_body(stmt.body, frame)
+        except (_Break, _Continue):
+            pass
+        finally:
+            frame.multiplier = outer
+
+    def _exec_with(self, stmt: ast.With | ast.AsyncWith, frame: Frame) -> None:
+        for item in stmt.items:
+            value = self.eval(item.context_expr, frame)
+            if item.optional_vars is not None:
+                self.assign(item.optional_vars, UNKNOWN if value is not None else None, frame, None)
+        self.exec_body(stmt.body, frame)
+
+    def _exec_try(self, stmt: ast.Try, frame: Frame) -> None:
+        self.exec_body(stmt.body, frame)
+        self.exec_body(stmt.orelse, frame)
+        self.exec_body(stmt.finalbody, frame)
+
+    def _exec_return(self, stmt: ast.Return, frame: Frame) -> None:
+        raise _Return(self.eval(stmt.value, frame) if stmt.value is not None else None)
+
+    def _exec_break(self, stmt: ast.Break, frame: Frame) -> None:
+        raise _Break()
+
+    def _exec_continue(self, stmt: ast.Continue, frame: Frame) -> None:
+        raise _Continue()
+
+    def _exec_def(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef, frame: Frame) -> None:
+        frame.env[stmt.name] = FunctionRef(stmt)
+
+    def _exec_import(self, stmt: ast.Import | ast.ImportFrom, frame: Frame) -> None:
+        for alias in stmt.names:
+            local = alias.asname or alias.name.split(".", 1)[0]
+            frame.env.pop(local, None)  # resolved through the file's import map
+
+    def _exec_delete(self, stmt: ast.Delete, frame: Frame) -> None:
+        for target in stmt.targets:
+            if isinstance(target, ast.Name):
+                frame.env.pop(target.id, None)
+
+    # ------------------------------------------------------------------ assignment
+
+    def assign(self, target: ast.expr, value: Any, frame: Frame, value_node: ast.AST | None) -> None:
+        if isinstance(target, ast.Name):
+            frame.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            parts = self._unpack(value, len(target.elts))
+            for elt, part in zip(target.elts, parts):
+                if isinstance(elt, ast.Starred):
+                    self.assign(elt.value, UNKNOWN, frame, None)
+                else:
+                    self.assign(elt, part, frame, None)
+        elif isinstance(target, ast.Attribute):
+            owner = self.eval(target.value, frame)
+            if isinstance(owner, ModuleVal):
+                self.set_member(owner, target.attr, value, frame, value_node)
+        elif isinstance(target, ast.Subscript):
+            owner = self.eval(target.value, frame)
+            key = self.eval(target.slice, frame)
+            self._set_item(owner, key, value, frame)
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, UNKNOWN, frame, None)
+
+    def _unpack(self, value: Any, n: int) -> list[Any]:
+        if isinstance(value, SeqVal) and len(value.entries) == n and all(e.count == 1 for e in value.entries):
+            if value.kind == "dict":
+                return [e.key for e in value.entries]
+            return [e.value for e in value.entries]
+        return [UNKNOWN] * n
+
+    def set_member(self, module: ModuleVal, name: str, value: Any, frame: Frame, value_node: ast.AST | None) -> None:
+        """`module.name = value`, with nn.Module.__setattr__'s registration rules."""
+        members = module.members
+        slot = Slot(value, frame.condition)
+        if isinstance(value, ParamVal):
+            self._put(members.params, name, slot, frame, drop=(members.children, members.attributes, members.buffers))
+        elif isinstance(value, ModuleVal):
+            self._put(members.children, name, slot, frame, drop=(members.params, members.attributes, members.buffers))
+        elif name in members.params and value is None:
+            members.params.pop(name)
+        elif name in members.buffers and (isinstance(value, TensorVal) or value is None):
+            self._put(members.buffers, name, Slot(_as_param(value), frame.condition), frame, drop=())
+        else:
+            if isinstance(value, TensorVal) and value.requires_grad and module is frame.self_module and value_node is not None:
+                self.note("grad-tensor-attribute", value_node, attribute=name, module=module)
+            if isinstance(value, SeqVal) and value.node is None and value_node is not None:
+                value.node = value_node
+            slot.node = value_node
+            self._put(members.attributes, name, slot, frame, drop=(members.children,))
+
+    def _put(self, table: dict[str, Slot], name: str, slot: Slot, frame: Frame, drop: tuple) -> None:
+        for other in drop:
+            other.pop(name, None)
+        previous = table.get(name)
+        if previous is not None and slot.condition and previous.value is not slot.value:
+            # Either may be registered at run time: keep both.
+            slot.alternatives = [Slot(previous.value, previous.condition or "otherwise", previous.repeat), *previous.alternatives]
+        table[name] = slot
+
+    def _set_item(self, owner: Any, key: Any, value: Any, frame: Frame) -> None:
+        if isinstance(owner, ModuleVal) and owner.is_container:
+            entries = owner.members.entries
+            if entries is None:
+                return
+            if isinstance(key, str):
+                for e in entries:
+                    if e.key == key:
+                        e.value = value
+                        return
+                entries.append(Entry(value, count=1, key=key, condition=frame.condition))
+            elif isinstance(key, int) and 0 <= key < len(entries):
+                entries[key].value = value
+        elif isinstance(owner, SeqVal):
+            if owner.kind == "dict":
+                k = key if isinstance(key, str) else None
+                for e in owner.entries:
+                    if k is not None and e.key == k:
+                        e.value = value
+                        return
+                owner.entries.append(Entry(value, count=frame.multiplier, key=k, condition=frame.condition))
+            elif isinstance(key, int) and -len(owner.entries) <= key < len(owner.entries):
+                owner.entries[key].value = value
+
+    # ------------------------------------------------------------------ expressions
+
+    def eval(self, node: ast.expr | None, frame: Frame) -> Any:
+        if node is None:
+            return None
+        handler = _EXPRESSIONS.get(type(node))
+        if handler is None:
+            return UNKNOWN
+        return handler(self, node, frame)
+
+    def _eval_constant(self, node: ast.Constant, frame: Frame) -> Any:
+        return node.value
+
+    def _eval_name(self, node: ast.Name, frame: Frame) -> Any:
+        name = node.id
+        env = frame.env
+        if name in env:
+            return env[name]
+        return self.ctx.global_value(name, self)
+
+    def _eval_attribute(self, node: ast.Attribute, frame: Frame) -> Any:
+        base = node.value
+        if isinstance(base, ast.Name) and base.id not in frame.env and self.ctx.is_imported(base.id):
+            qualified = self.ctx.imports.qualify(node)
+            if qualified is not None:
+                return self.ctx.resolve_qualified(qualified)
+        if isinstance(base, ast.Attribute) and not _rooted_in(base, frame.env) :
+            qualified = self.ctx.imports.qualify(node)
+            if qualified is not None:
+                return self.ctx.resolve_qualified(qualified)
+        owner = self.eval(base, frame)
+        return self.get_attribute(owner, node.attr)
+
+    def get_attribute(self, owner: Any, attr: str) -> Any:
+        if isinstance(owner, _Super):
+            return BoundMethod(owner, attr)
+        if isinstance(owner, ClassRef) and attr == "__init__" and (owner.spec is not None or owner.qualified == "torch.nn.Module"):
+            return UNKNOWN  # `nn.Module.__init__(self)`: nothing to register
+        if isinstance(owner, ModuleVal):
+            members = owner.members
+            for table in (members.children, members.params, members.buffers, members.attributes):
+                slot = table.get(attr)
+                if slot is not None:
+                    return slot.value
+            if owner.spec is not None and attr in owner.args:
+                return owner.args[attr]  # nn.Linear(...).in_features
+            if owner.cls is not None:
+                method, _ = owner.cls.find_method(attr)
+                if method is not None:
+                    return FunctionRef(method, bound_self=owner)
+            return BoundMethod(owner, attr)
+        if isinstance(owner, Sym) and len(owner.terms) == 1 and owner.terms[0][1] == 1 and len(owner.terms[0][0]) == 1:
+            return Sym.atom(f"{owner.terms[0][0][0]}.{attr}")  # config.hidden_size
+        if isinstance(owner, (SeqVal, TensorVal, ParamVal, RangeVal)):
+            return BoundMethod(owner, attr)
+        if isinstance(owner, QualName):
+            return self.ctx.resolve_qualified(f"{owner.name}.{attr}")
+        if isinstance(owner, ClassRef) and owner.local is not None:
+            node = owner.local.class_attributes().get(attr)
+            return self.eval(node, Frame({})) if node is not None else UNKNOWN
+        return UNKNOWN
+
+    def _eval_subscript(self, node: ast.Subscript, frame: Frame) -> Any:
+        owner = self.eval(node.value, frame)
+        if isinstance(node.slice, ast.Slice):
+            return self._slice(owner, node.slice, frame)
+        key = self.eval(node.slice, frame)
+        return self.get_item(owner, key)
+
+    def get_item(self, owner: Any, key: Any) -> Any:
+        entries = None
+        if isinstance(owner, SeqVal):
+            entries = owner.entries
+        elif isinstance(owner, ModuleVal) and owner.is_container:
+            entries = owner.members.entries
+        if entries is None:
+            return UNKNOWN
+        if isinstance(key, str):
+            for e in entries:
+                if e.key == key:
+                    return e.value
+            return UNKNOWN
+        if isinstance(key, int) and not isinstance(key, bool) and all(e.count == 1 for e in entries):
+            if -len(entries) <= key < len(entries):
+                return entries[key].value
+        return UNKNOWN
+
+    def _slice(self, owner: Any, sl: ast.Slice, frame: Frame) -> Any:
+        if not isinstance(owner, SeqVal) or not all(e.count == 1 for e in owner.entries):
+            return UNKNOWN
+        bounds = [self.eval(x, frame) if x is not None else None for x in (sl.lower, sl.upper, sl.step)]
+        if not all(b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds):
+            return UNKNOWN
+        picked = owner.entries[slice(*bounds)]
+        return SeqVal(owner.kind, [Entry(e.value, key=e.key, condition=e.condition) for e in picked])
+
+    def _eval_binop(self, node: ast.BinOp, frame: Frame) -> Any:
+        return self.binop(node.op, self.eval(node.left, frame), self.eval(node.right, frame), node)
+
+    def binop(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
+        if isinstance(left, SeqVal) or isinstance(right, SeqVal):
+            return self._seq_binop(op, left, right, node)
+        if isinstance(left, bool) or isinstance(right, bool):
+            left, right = _unbool(left), _unbool(right)
+        if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+            try:
+                return _PY_OPS[type(op)](left, right)
+            except Exception:
+                return UNKNOWN
+        if is_size(left) and is_size(right):
+            if isinstance(op, ast.Add):
+                return S.add(left, right)
+            if isinstance(op, ast.Sub):
+                return S.sub(left, right)
+            if isinstance(op, ast.Mult):
+                return S.mul(left, right)
+            if isinstance(op, (ast.FloorDiv, ast.Div)):
+                return S.floordiv(left, right)
+            if isinstance(op, ast.Pow) and isinstance(right, int) and 0 <= right <= 4:
+                result: Any = 1
+                for _ in range(right):
+                    result = S.mul(result, left)
+                return result
+            return Sym.atom(self.source.segment(node))
+        if isinstance(left, Sym) or isinstance(right, Sym):
+            return Sym.atom(self.source.segment(node))
+        return UNKNOWN
+
+    def _seq_binop(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
+        if isinstance(op, ast.Add) and isinstance(left, SeqVal) and isinstance(right, SeqVal):
+            return SeqVal(left.kind, [*_copy_entries(left), *_copy_entries(right)])
+        if isinstance(op, ast.Mult):
+            seq, count = (left, right) if isinstance(left, SeqVal) else (right, left)
+            if not isinstance(seq, SeqVal) or not (is_size(count) or count is UNKNOWN):
+                return UNKNOWN
+            modules = [e.value for e in seq.entries if isinstance(e.value, ModuleVal)]
+            if modules and count != 1 and count != 0:
+                self.note_shared(node, modules[0], how="multiply", count=count)
+            if isinstance(count, int) and not isinstance(count, bool) and count * len(seq.entries) <= 100_000:
+                out = SeqVal(seq.kind, [Entry(e.value, e.count, e.fresh, e.key, e.condition) for _ in range(max(count, 0)) for e in seq.entries], node)
+            else:
+                out = SeqVal(seq.kind, [Entry(e.value, S.mul(e.count, count) if is_size(count) and is_size(e.count) else None, False, e.key, e.condition) for e in seq.entries], node)
+            return out
+        return UNKNOWN
+
+    def _eval_unaryop(self, node: ast.UnaryOp, frame: Frame) -> Any:
+        value = self.eval(node.operand, frame)
+        if isinstance(node.op, ast.Not):
+            t = truth(value)
+            return UNKNOWN if t is None else not t
+        if isinstance(node.op, ast.USub):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return -value
+            if isinstance(value, Sym):
+                return S.neg(value)
+        if isinstance(node.op, ast.UAdd):
+            return value
+        return UNKNOWN
+
+    def _eval_boolop(self, node: ast.BoolOp, frame: Frame) -> Any:
+        is_and = isinstance(node.op, ast.And)
+        value: Any = UNKNOWN
+        for operand in node.values:
+            value = self.eval(operand, frame)
+            t = truth(value)
+            if t is None:
+                for rest in node.values[node.values.index(operand) + 1 :]:
+                    self.eval(rest, frame)
+                return UNKNOWN
+            if t is not is_and:
+                return value
+        return value
+
+    def _eval_compare(self, node: ast.Compare, frame: Frame) -> Any:
+        left = self.eval(node.left, frame)
+        result: Any = True
+        for op, comparator in zip(node.ops, node.comparators):
+            right = self.eval(comparator, frame)
+            outcome = _compare(op, left, right)
+            if outcome is None:
+                result = UNKNOWN
+            elif outcome is False and result is not UNKNOWN:
+                result = False
+            left = right
+        return result
+
+    def _eval_ifexp(self, node: ast.IfExp, frame: Frame) -> Any:
+        t = truth(self.eval(node.test, frame))
+        if t is True:
+            return self.eval(node.body, frame)
+        if t is False:
+            return self.eval(node.orelse, frame)
+        a = self.eval(node.body, frame)
+        b = self.eval(node.orelse, frame)
+        return a if a is b or (isinstance(a, (int, str)) and a == b) else UNKNOWN
+
+    def _eval_sequence(self, node: ast.List | ast.Tuple | ast.Set, frame: Frame) -> Any:
+        entries: list[Entry] = []
+        for elt in node.elts:
+            if isinstance(elt, ast.Starred):
+                value = self.eval(elt.value, frame)
+                spread = self._spread(value)
+                if spread is None:
+                    return SeqVal("tuple" if isinstance(node, ast.Tuple) else "list", entries + [Entry(UNKNOWN, None)], node)
+                entries.extend(spread)
+            else:
+                entries.append(Entry(self.eval(elt, frame)))
+        return SeqVal("tuple" if isinstance(node, ast.Tuple) else "list", entries, node)
+
+    def _eval_dict(self, node: ast.Dict, frame: Frame) -> Any:
+        entries: list[Entry] = []
+        for key, value in zip(node.keys, node.values):
+            if key is None:  # {**other}
+                other = self.eval(value, frame)
+                if isinstance(other, SeqVal) and other.kind == "dict":
+                    entries.extend(_copy_entries(other))
+                else:
+                    entries.append(Entry(UNKNOWN, None))
+                continue
+            k = self.eval(key, frame)
+            entries.append(Entry(self.eval(value, frame), key=k if isinstance(k, str) else None))
+        return SeqVal("dict", entries, node)
+
+    def _eval_comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, frame: Frame) -> Any:
+        kind = "dict" if isinstance(node, ast.DictComp) else "list"
+        before = new_uid.peek()
+        entries: list[Entry] = []
+        local = Frame(dict(frame.env), frame.self_module, frame.cls, 1, frame.conditions, frame.depth)
+        produced_ids: list[int] = []
+        shared_once = False
+
+        def element() -> Entry:
+            if isinstance(node, ast.DictComp):
+                k = self.eval(node.key, local)
+                return Entry(self.eval(node.value, local), key=k if isinstance(k, str) else None)
+            return Entry(self.eval(node.elt, local))
+
+        def generate(gens: list[ast.comprehension], count: Dim) -> None:
+            nonlocal shared_once
+            if not gens:
+                entry = element()
+                entry.condition = local.condition if local.conditions != frame.conditions else None
+                if count == 1:
+                    entries.append(entry)
+                    if isinstance(entry.value, ModuleVal):
+                        produced_ids.append(entry.value.uid)
+                else:
+                    entry.count = count
+                    if isinstance(entry.value, ModuleVal) and entry.value.uid < before:
+                        entry.fresh = False  # the same pre-built module each time
+                        shared_once = True
+                    entries.append(entry)
+                return
+            gen, rest = gens[0], gens[1:]
+            items, n, sample = self.iterate(self.eval(gen.iter, local))
+            if items is None:
+                self.assign(gen.target, sample, local, None)
+                if self._filters(gen, local) is not False:
+                    generate(rest, None if count is None or n is None else S.mul(count, n))
+                return
+            for item in items:
+                self.assign(gen.target, item, local, None)
+                if self._filters(gen, local) is not False:
+                    generate(rest, count)
+
+        saved = local.conditions
+        generate(list(node.generators), 1)
+        local.conditions = saved
+        out = SeqVal(kind, entries, node)
+        repeated = [uid for uid in produced_ids if uid < before]
+        if shared_once or (len(repeated) > 1 and len(set(repeated)) < len(repeated)):
+            module = next(e.value for e in entries if isinstance(e.value, ModuleVal))
+            self.note_shared(node, module, how="comprehension")
+        return out
+
+    def _filters(self, gen: ast.comprehension, frame: Frame) -> bool | None:
+        for cond in gen.ifs:
+            t = truth(self.eval(cond, frame))
+            if t is False:
+                return False
+            if t is None:
+                frame.conditions = frame.conditions + (self.source.segment(cond),)
+        return True
+
+    def _eval_joined_str(self, node: ast.JoinedStr, frame: Frame) -> Any:
+        parts: list[str] = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue):
+                v = self.eval(value.value, frame)
+                if isinstance(v, (int, str, float)) and value.format_spec is None and value.conversion == -1:
+                    parts.append(str(v))
+                elif isinstance(v, Sym):
+                    parts.append("*")
+                else:
+                    return UNKNOWN
+        return "".join(parts)
+
+    def _eval_named_expr(self, node: ast.NamedExpr, frame: Frame) -> Any:
+        value = self.eval(node.value, frame)
+        self.assign(node.target, value, frame, node.value)
+        return value
+
+    def _eval_starred(self, node: ast.Starred, frame: Frame) -> Any:
+        return self.eval(node.value, frame)
+
+    def _eval_lambda(self, node: ast.Lambda, frame: Frame) -> Any:
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ iteration
+
+    def _spread(self, value: Any) -> list[Entry] | None:
+        if isinstance(value, SeqVal):
+            return _copy_entries(value) if value.kind != "dict" else [Entry(e.key) for e in value.entries]
+        if isinstance(value, ModuleVal) and value.is_container and value.members.entries is not None:
+            return _copy_entries_list(value.members.entries)
+        if isinstance(value, RangeVal):
+            items, count, sample = self.iterate(value)
+            if items is not None:
+                return [Entry(i) for i in items]
+            return [Entry(sample, count)]
+        return None
+
+    def iterate(self, value: Any) -> tuple[list[Any] | None, Dim, Any]:
+        """(items, count, sample): items when the iteration can be unrolled; otherwise how many
+        times the body runs (None: unknown) and a value standing for one item."""
+        if isinstance(value, RangeVal):
+            n = value.length()
+            if isinstance(n, int) and n <= MAX_UNROLL and isinstance(value.start, int):
+                return list(range(value.start, value.start + n * value.step, value.step)), n, UNKNOWN
+            return None, n, Sym.atom("i")
+        entries = None
+        if isinstance(value, SeqVal):
+            entries = value.entries
+            if value.kind == "dict":
+                entries = [Entry(e.key, e.count, e.fresh) for e in entries]
+        elif isinstance(value, ModuleVal) and value.is_container:
+            entries = value.members.entries
+        elif isinstance(value, BoundMethod) and value.name.startswith("__iter_"):
+            entries = value.receiver
+        if entries is None:
+            return None, None, UNKNOWN
+        if all(e.count == 1 for e in entries) and len(entries) <= MAX_UNROLL * 4:
+            return [e.value for e in entries], len(entries), UNKNOWN
+        total = SeqVal("list", entries).length()
+        sample = entries[0].value if len({id(e.value) for e in entries}) == 1 else UNKNOWN
+        return None, total, sample
+
+    # ------------------------------------------------------------------ calls
+
+    def _eval_call(self, node: ast.Call, frame: Frame) -> Any:
+        self.tick()
+        func = self.eval(node.func, frame)
+        args: list[Any] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                spread = self._spread(self.eval(arg.value, frame))
+                if spread is None or any(e.count != 1 for e in spread):
+                    args.append(_STARRED)
+                    if spread is not None:
+                        args.extend(_STARRED_ENTRIES(spread))
+                else:
+                    args.extend(e.value for e in spread)
+            else:
+                args.append(self.eval(arg, frame))
+        kwargs: dict[str, Any] = {}
+        double_star = False
+        for kw in node.keywords:
+            value = self.eval(kw.value, frame)
+            if kw.arg is None:
+                if isinstance(value, SeqVal) and value.kind == "dict" and all(e.key for e in value.entries):
+                    kwargs.update({e.key: e.value for e in value.entries})
+                else:
+                    double_star = True
+            else:
+                kwargs[kw.arg] = value
+        return self.call(func, args, kwargs, node, frame, double_star)
+
+    def call(self, func: Any, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame, double_star: bool = False) -> Any:
+        if isinstance(func, ClassRef):
+            return self.construct(func, args, kwargs, node, frame, double_star)
+        if isinstance(func, FunctionRef):
+            return self.call_function(func, args, kwargs, frame)
+        if isinstance(func, BoundMethod):
+            return self.call_method(func, args, kwargs, node, frame)
+        if isinstance(func, QualName):
+            return self.call_qualified(func.name, args, kwargs, node, frame)
+        if isinstance(func, _Builtin):
+            return func.fn(self, args, kwargs, node, frame)
+        return UNKNOWN
+
+    def call_function(self, func: FunctionRef, args: list[Any], kwargs: dict[str, Any], frame: Frame) -> Any:
+        if frame.depth >= MAX_DEPTH:
+            return UNKNOWN
+        inner = Frame({}, frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)
+        if func.bound_self is not None:
+            args = [func.bound_self, *args]
+            if func.bound_self is frame.self_module and frame.cls is not None:
+                _, owner = frame.cls.find_method(func.node.name)
+                inner.cls = owner or frame.cls
+        self._bind(func.node, inner, args, dict(kwargs), method=func.bound_self is not None)
+        try:
+            self.exec_body(func.node.body, inner)
+        except _Return as r:
+            return r.value
+        except (_Break, _Continue):
+            pass
+        return None
+
+    def construct(self, cls: ClassRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame, double_star: bool) -> Any:
+        spec = cls.spec
+        if spec is not None:
+            if spec.container is not None:
+                return self.build_container(spec.container, args, kwargs, node, frame)
+            if _STARRED in args or double_star:
+                module = spec.instantiate({}, node)
+                module.unknown = "the arguments are unpacked from values the analysis cannot see"
+                return module
+            bound, error = spec.signature.bind(args, kwargs)
+            if error is not None:
+                self.note("bad-constructor-call", node, cls=cls.display, error=error)
+                module = spec.instantiate(bound, node)
+                module.unknown = f"{cls.display}() {error}"
+                return module
+            return spec.instantiate(bound, node)
+        if cls.local is not None:
+            local = cls.local
+            if not local.is_module:
+                return UNKNOWN
+            return self.ctx.instantiate(local, args, kwargs, node, frame.depth + 1, unknown_args=_STARRED in args or double_star)
+        if cls.qualified.startswith("torch.nn.") and cls.qualified.rsplit(".", 1)[-1][:1].isupper():
+            return ModuleVal(display=cls.display, qualified=cls.qualified, node=node,
+                             unknown=f"{cls.display} is not in torchwire's layer catalogue")
+        if _looks_like_class(cls.qualified):
+            return ModuleVal(display=cls.display, qualified=cls.qualified, node=node, maybe=True,
+                             unknown=f"{cls.display} is defined outside this file")
+        return UNKNOWN
+
+    def build_container(self, kind: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> ModuleVal:
+        entries: list[Entry] = []
+        unknown = _STARRED in args
+        args = [a for a in args if a is not _STARRED]
+        display = f"nn.{kind}"
+        if kind == "Sequential":
+            if len(args) == 1 and isinstance(args[0], SeqVal) and args[0].kind == "dict":
+                entries = _copy_entries(args[0])  # Sequential(OrderedDict(...))
+            else:
+                for arg in args:
+                    if isinstance(arg, SeqVal) and arg.kind in ("list", "tuple"):
+                        self.note("container-misuse", node, container=kind, problem="list", arg=arg)
+                        entries.extend(_copy_entries(arg))
+                    elif isinstance(arg, _StarredEntries):
+                        entries.extend(arg.entries)
+                    else:
+                        entries.append(Entry(arg))
+        else:
+            positional = [a for a in args if not isinstance(a, _StarredEntries)]
+            if len(positional) > 1:
+                self.note("container-misuse", node, container=kind, problem="many", count=len(positional))
+            source = positional[0] if positional else kwargs.get(_CONTAINER_ARG[kind])
+            if source is None:
+                pass
+            elif isinstance(source, SeqVal):
+                if kind in ("ModuleDict", "ParameterDict"):
+                    if source.kind == "dict":
+                        entries = _copy_entries(source)
+                    else:
+                        entries = self._pairs(source)
+                        if entries is None:
+                            self.note("container-misuse", node, container=kind, problem="not-mapping", arg=source)
+                            entries, unknown = [], True
+                else:
+                    entries = _copy_entries(source) if source.kind != "dict" else [Entry(e.key) for e in source.entries]
+            elif isinstance(source, ModuleVal):
+                if source.is_container and kind in ("ModuleList",) and source.container in ("Sequential", "ModuleList"):
+                    entries = _copy_entries_list(source.members.entries or [])
+                elif kind in ("ModuleList", "ModuleDict"):
+                    self.note("container-misuse", node, container=kind, problem="module", arg=source)
+                    entries = [Entry(source)]
+                else:
+                    unknown = True
+            else:
+                unknown = True
+        container = make_container(kind, entries, node)
+        if unknown:
+            container.unknown_contents = True
+        self._check_shared(container, node)
+        return container
+
+    def _pairs(self, seq: SeqVal) -> list[Entry] | None:
+        out = []
+        for e in seq.entries:
+            pair = e.value
+            if isinstance(pair, SeqVal) and len(pair.entries) == 2 and isinstance(pair.entries[0].value, str):
+                out.append(Entry(pair.entries[1].value, key=pair.entries[0].value))
+            else:
+                return None
+        return out
+
+    def _check_shared(self, container: ModuleVal, node: ast.AST) -> None:
+        entries = container.members.entries or []
+        seen: dict[int, int] = {}
+        for e in entries:
+            if isinstance(e.value, ModuleVal):
+                copies = e.count if isinstance(e.count, int) else (1 if e.fresh else 2)
+                seen[e.value.uid] = seen.get(e.value.uid, 0) + (1 if e.fresh and copies > 1 else copies)
+        repeated = [e.value for e in entries if isinstance(e.value, ModuleVal) and seen[e.value.uid] > 1]
+        if repeated and not any(m.uid in self.ctx.shared_reported for m in repeated):
+            self.note_shared(node, repeated[0], how="container")
+
+    def _extend(self, target: Any, value: Any, frame: Frame, node: ast.AST) -> None:
+        spread = self._spread(value)
+        entries = _target_entries(target)
+        if entries is None:
+            return
+        if spread is None:
+            entries.append(Entry(UNKNOWN, None))
+            return
+        for e in spread:
+            entries.append(Entry(e.value, _times(e.count, frame.multiplier), e.fresh, e.key, frame.condition))
+
+    def call_method(self, method: BoundMethod, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
+        receiver, name = method.receiver, method.name
+        if isinstance(receiver, _Super):
+            return self._call_super(receiver, name, args, kwargs, frame)
+        entries = _target_entries(receiver)
+        if entries is not None and name in ("append", "add"):
+            if args:
+                entries.append(Entry(args[0], frame.multiplier, True, None, frame.condition))
+            return None
+        if entries is not None and name == "extend":
+            if args:
+                self._extend(receiver, args[0], frame, node)
+            return None
+        if entries is not None and name == "insert" and len(args) == 2:
+            index = args[0]
+            entry = Entry(args[1], frame.multiplier, True, None, frame.condition)
+            if isinstance(index, int) and not isinstance(index, bool):
+                entries.insert(index, entry)
+            else:
+                entries.append(entry)
+            return None
+        if entries is not None and name == "update" and args:
+            if isinstance(args[0], SeqVal):
+                entries.extend(_copy_entries(args[0]) if args[0].kind == "dict" else (self._pairs(args[0]) or []))
+            return None
+        if isinstance(receiver, SeqVal) and receiver.kind == "dict" and name in ("items", "keys", "values"):
+            if name == "values":
+                return SeqVal("list", [Entry(e.value, e.count, e.fresh) for e in receiver.entries])
+            if name == "keys":
+                return SeqVal("list", [Entry(e.key, e.count) for e in receiver.entries])
+            return SeqVal("list", [Entry(SeqVal("tuple", [Entry(e.key), Entry(e.value)]), e.count, e.fresh) for e in receiver.entries])
+        if isinstance(receiver, ModuleVal):
+            return self._module_method(receiver, name, args, kwargs, node, frame)
+        if isinstance(receiver, TensorVal):
+            if name == "requires_grad_":
+                flag = args[0] if args else kwargs.get("requires_grad", True)
+                return TensorVal(receiver.dims, truth(flag) is not False, node)
+            if name in ("to", "float", "double", "half", "bfloat16", "cuda", "cpu", "clone", "detach", "contiguous", "normal_", "uniform_", "zero_", "fill_"):
+                return TensorVal(receiver.dims, receiver.requires_grad if name != "detach" else False, receiver.node)
+            return TensorVal(None, receiver.requires_grad, node)
+        return UNKNOWN
+
+    def _call_super(self, sup: "_Super", name: str, args: list[Any], kwargs: dict[str, Any], frame: Frame) -> Any:
+        if sup.module is None or sup.cls is None:
+            return UNKNOWN
+        if name == "__init__":
+            self._init_base(sup.cls, sup.module, args, kwargs, frame.depth + 1)
+            return None
+        for base in sup.cls.local_bases:
+            fn, _ = base.find_method(name)
+            if fn is not None:
+                return self.call_function(FunctionRef(fn, bound_self=sup.module), args, kwargs, frame)
+        return UNKNOWN
+
+    def _init_base(self, cls: "ModuleClass", module: ModuleVal, args: list[Any], kwargs: dict[str, Any], depth: int) -> None:
+        """What `super().__init__(...)` in `cls` reaches: the next local base's __init__, or a
+        torch.nn base (nn.Sequential, nn.Linear, ...) registering its own members."""
+        if depth > MAX_DEPTH:
+            return
+        for base in cls.local_bases:
+            if base.is_module:
+                self.run_init(base, module, args, kwargs, depth + 1)
+                return
+        spec = cls.spec_base
+        if spec is None:
+            return
+        if spec.container is not None:
+            built = self.build_container(spec.container, args, kwargs, cls.node, Frame({}, depth=depth))
+            module.members.entries = built.members.entries
+            return
+        bound, error = spec.signature.bind([a for a in args if a is not _STARRED], kwargs)
+        if error is None and spec.build is not None:
+            try:
+                built = spec.build(Args(bound)).members()
+            except NotStatic as reason:
+                module.unknown = str(reason)
+                return
+            module.members.params.update(built.params)
+            module.members.buffers.update(built.buffers)
+            module.members.children.update(built.children)
+
+    def _module_method(self, module: ModuleVal, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
+        if name in ("add_module", "register_module") and len(args) >= 2:
+            key = args[0]
+            if isinstance(key, str):
+                self._register_child(module, key, args[1], frame)
+            return None
+        if name == "register_parameter" and len(args) >= 2:
+            if isinstance(args[0], str):
+                value = args[1]
+                if value is None:
+                    module.members.params.pop(args[0], None)
+                else:
+                    param = value if isinstance(value, ParamVal) else ParamVal(_dims_of(value), node)
+                    self._put(module.members.params, args[0], Slot(param, frame.condition, frame.multiplier), frame, ())
+            return None
+        if name == "register_buffer" and args:
+            value = args[1] if len(args) > 1 else kwargs.get("tensor")
+            if isinstance(args[0], str) and value is not None:
+                self._put(module.members.buffers, args[0], Slot(ParamVal(_dims_of(value), node), frame.condition, frame.multiplier), frame, ())
+            return None
+        if name in ("to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_", "apply", "type", "bfloat16"):
+            return module
+        if name in ("parameters", "named_parameters", "modules", "children", "named_modules", "named_children", "state_dict", "buffers"):
+            return UNKNOWN
+        return UNKNOWN
+
+    def _register_child(self, module: ModuleVal, key: str, value: Any, frame: Frame) -> None:
+        if module.is_container and module.members.entries is not None:
+            module.members.entries.append(Entry(value, frame.multiplier, True, key if module.container == "ModuleDict" else None, frame.condition))
+            return
+        if isinstance(value, ModuleVal) or value is None:
+            name = key if "*" not in key else key
+            self._put(module.members.children, name, Slot(value, frame.condition, frame.multiplier if "*" in key else 1), frame, ())
+
+    def call_qualified(self, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
+        if name in TENSOR_FACTORIES:
+            return TensorVal(_factory_dims(name, args), truth(kwargs.get("requires_grad", False)), node)
+        if name in PARAMETER:
+            data = args[0] if args else kwargs.get("data")
+            return ParamVal(_dims_of(data) if data is not None else (), node)
+        if name == "copy.deepcopy" and args:
+            return _deep_copy(args[0])
+        if name in ("collections.OrderedDict", "typing.OrderedDict"):
+            if not args:
+                return SeqVal("dict", [], node)
+            if isinstance(args[0], SeqVal):
+                return SeqVal("dict", _copy_entries(args[0]) if args[0].kind == "dict" else (self._pairs(args[0]) or []), node)
+            return UNKNOWN
+        if name in IDENTITY_FUNCTIONS and args:
+            return args[0]
+        if name.startswith("torch.nn.init."):
+            return args[0] if args else UNKNOWN
+        if name.startswith("math."):
+            return _math(name[5:], args)
+        return UNKNOWN
+
+
+def _times(a: Dim, b: Dim) -> Dim:
+    if a is None or b is None:
+        return None
+    return S.mul(a, b)
+
+
+def _target_entries(target: Any) -> list[Entry] | None:
+    if isinstance(target, SeqVal) and target.kind in ("list", "dict"):
+        return target.entries
+    if isinstance(target, ModuleVal) and target.is_container:
+        return target.members.entries
+    return None
+
+
+def _copy_entries(seq: SeqVal) -> list[Entry]:
+    return _copy_entries_list(seq.entries)
+
+
+def _copy_entries_list(entries: list[Entry]) -> list[Entry]:
+    return [Entry(e.value, e.count, e.fresh, e.key, e.condition) for e in entries]
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, ModuleVal):
+        clone = ModuleVal(display=value.display, qualified=value.qualified, node=value.node, spec=value.spec,
+                          cls=value.cls, args=value.args, unknown=value.unknown, maybe=value.maybe)
+        if value._expand is not None:
+            clone._expand = value._expand
+        elif value._members is not None:
+            m = value._members
+            clone._members = Members(dict(m.params), dict(m.buffers), dict(m.children),
+                                     _copy_entries_list(m.entries) if m.entries is not None else None, dict(m.attributes))
+        return clone
+    return value
+
+
+class _StarredEntries:
+    def __init__(self, entries: list[Entry]):
+        self.entries = entries
+
+
+def _STARRED_ENTRIES(entries: list[Entry]) -> list[Any]:
+    return [_StarredEntries(entries)]
+
+
+_STARRED: Any = object()  # a `*args` argument whose items are not known one by one
+_CONTAINER_ARG = {"ModuleList": "modules", "ModuleDict": "modules", "ParameterList": "values", "ParameterDict": "parameters"}
+
+_PY_OPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+    ast.Pow: lambda a, b: a**b if abs(b) < 64 else UNKNOWN,
+    ast.LShift: lambda a, b: a << b if b < 64 else UNKNOWN,
+    ast.RShift: lambda a, b: a >> b,
+    ast.BitAnd: lambda a, b: a & b,
+    ast.BitOr: lambda a, b: a | b,
+}
+
+
+def _unbool(v: Any) -> Any:
+    return int(v) if isinstance(v, bool) else v
+
+
+def _compare(op: ast.cmpop, a: Any, b: Any) -> bool | None:
+    if isinstance(op, (ast.Is, ast.IsNot)):
+        if a is UNKNOWN or b is UNKNOWN or isinstance(a, Sym) or isinstance(b, Sym):
+            return None
+        same = a is b if (a is None or b is None) else (a == b if isinstance(a, (bool, int, str)) else a is b)
+        return same if isinstance(op, ast.Is) else not same
+    if isinstance(op, (ast.In, ast.NotIn)):
+        if isinstance(b, SeqVal) and all(e.count == 1 for e in b.entries) and isinstance(a, (int, str)):
+            keys = [e.key if b.kind == "dict" else e.value for e in b.entries]
+            if all(isinstance(k, (int, str)) for k in keys):
+                return (a in keys) if isinstance(op, ast.In) else (a not in keys)
+        if isinstance(b, str) and isinstance(a, str):
+            return (a in b) if isinstance(op, ast.In) else (a not in b)
+        return None
+    if isinstance(a, Sym) or isinstance(b, Sym):
+        if isinstance(op, (ast.Eq, ast.NotEq)) and a == b:
+            return isinstance(op, ast.Eq)
+        return None
+    if not isinstance(a, (int, float, str, type(None))) or not isinstance(b, (int, float, str, type(None))):
+        return None
+    try:
+        return {
+            ast.Eq: lambda: a == b, ast.NotEq: lambda: a != b, ast.Lt: lambda: a < b,
+            ast.LtE: lambda: a <= b, ast.Gt: lambda: a > b, ast.GtE: lambda: a >= b,
+        }[type(op)]()
+    except Exception:
+        return None
+
+
+def _rooted_in(node: ast.expr, env: dict[str, Any]) -> bool:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in env
+
+
+def _looks_like_class(qualified: str) -> bool:
+    last = qualified.rsplit(".", 1)[-1]
+    return last[:1].isupper() and not last.isupper()
+
+
+def _dims_of(value: Any) -> tuple[Dim, ...] | None:
+    if isinstance(value, (TensorVal, ParamVal)):
+        return value.dims
+    return None
+
+
+def _as_param(value: Any) -> ParamVal:
+    return ParamVal(_dims_of(value))
+
+
+def _factory_dims(name: str, args: list[Any]) -> tuple[Dim, ...] | None:
+    if name.endswith("_like"):
+        return _dims_of(args[0]) if args else None
+    if name in ("torch.tensor", "torch.arange", "torch.linspace", "torch.randint"):
+        return None
+    if name == "torch.full":
+        args = args[:1]
+    if len(args) == 1 and isinstance(args[0], SeqVal):
+        args = [e.value for e in args[0].entries] if all(e.count == 1 for e in args[0].entries) else [None]
+    if name == "torch.eye" and args:
+        args = [args[0], args[1] if len(args) > 1 else args[0]]
+    if any(a is _STARRED for a in args):
+        return None
+    return tuple(a if is_size(a) else None for a in args)
+
+
+def _math(fn: str, args: list[Any]) -> Any:
+    import math
+
+    if not args or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+        return UNKNOWN
+    try:
+        if fn in ("sqrt", "ceil", "floor", "log", "log2", "exp", "prod", "gcd", "isqrt"):
+            return getattr(math, fn)(*args)
+    except Exception:
+        return UNKNOWN
+    return UNKNOWN
+
+
+class _Builtin:
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+
+
+def _builtin_range(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if not args or len(args) > 3:
+        return UNKNOWN
+    bounds = [a if is_size(a) else None for a in args]
+    if len(bounds) == 1:
+        return RangeVal(0, bounds[0])
+    step = bounds[2] if len(bounds) == 3 else 1
+    if not isinstance(step, int) or step == 0:
+        return RangeVal(None, None)
+    return RangeVal(bounds[0], bounds[1], step)
+
+
+def _builtin_len(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) != 1:
+        return UNKNOWN
+    value = args[0]
+    if isinstance(value, SeqVal):
+        n = value.length()
+        return UNKNOWN if n is None else n
+    if isinstance(value, ModuleVal) and value.is_container and value.members.entries is not None:
+        n = SeqVal("list", value.members.entries).length()
+        return UNKNOWN if n is None else n
+    if isinstance(value, RangeVal):
+        n = value.length()
+        return UNKNOWN if n is None else n
+    if isinstance(value, str):
+        return len(value)
+    return UNKNOWN
+
+
+def _builtin_int(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) != 1:
+        return UNKNOWN
+    v = args[0]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return int(v)
+    if isinstance(v, bool):
+        return int(v)
+    return v if isinstance(v, Sym) else UNKNOWN
+
+
+def _builtin_float(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) == 1 and isinstance(args[0], (int, float)):
+        return float(args[0])
+    return UNKNOWN
+
+
+def _builtin_minmax(pick: Callable[..., Any]):
+    def fn(interp: Interpreter, args, kwargs, node, frame) -> Any:
+        values = args
+        if len(args) == 1 and isinstance(args[0], SeqVal):
+            values = [e.value for e in args[0].entries]
+        if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            return pick(values)
+        if len(values) > 1 and all(v == values[0] for v in values) and isinstance(values[0], Sym):
+            return values[0]
+        return UNKNOWN
+
+    return fn
+
+
+def _builtin_sequence(kind: str):
+    def fn(interp: Interpreter, args, kwargs, node, frame) -> Any:
+        if not args:
+            return SeqVal(kind if kind != "dict" else "dict", [], node)
+        spread = interp._spread(args[0])
+        if kind == "dict":
+            if isinstance(args[0], SeqVal):
+                pairs = _copy_entries(args[0]) if args[0].kind == "dict" else interp._pairs(args[0])
+                return SeqVal("dict", pairs, node) if pairs is not None else UNKNOWN
+            return UNKNOWN
+        return SeqVal(kind, spread if spread is not None else [Entry(UNKNOWN, None)], node)
+
+    return fn
+
+
+def _builtin_zip(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    columns = []
+    for a in args:
+        items, count, sample = interp.iterate(a)
+        if items is None:
+            return UNKNOWN
+        columns.append(items)
+    return SeqVal("list", [Entry(SeqVal("tuple", [Entry(v) for v in row])) for row in zip(*columns)])
+
+
+def _builtin_enumerate(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if not args:
+        return UNKNOWN
+    start = args[1] if len(args) > 1 and isinstance(args[1], int) else 0
+    items, count, sample = interp.iterate(args[0])
+    if items is None:
+        return SeqVal("list", [Entry(SeqVal("tuple", [Entry(Sym.atom("i")), Entry(sample)]), count, False)])
+    return SeqVal("list", [Entry(SeqVal("tuple", [Entry(start + i), Entry(v)])) for i, v in enumerate(items)])
+
+
+def _builtin_reversed(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if args and isinstance(args[0], (SeqVal,)):
+        return SeqVal("list", list(reversed(_copy_entries(args[0]))))
+    if args and isinstance(args[0], RangeVal):
+        items, _, _ = interp.iterate(args[0])
+        if items is not None:
+            return SeqVal("list", [Entry(i) for i in reversed(items)])
+    return UNKNOWN
+
+
+def _builtin_getattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) >= 2 and isinstance(args[1], str):
+        value = interp.get_attribute(args[0], args[1])
+        if value is UNKNOWN and len(args) == 3:
+            return args[2] if not isinstance(args[0], Sym) else UNKNOWN
+        return value
+    return UNKNOWN
+
+
+def _builtin_setattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) == 3 and isinstance(args[0], ModuleVal) and isinstance(args[1], str):
+        interp.set_member(args[0], args[1], args[2], frame, None)
+    return None
+
+
+def _builtin_super(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    return _Super(frame.self_module, frame.cls)
+
+
+@dataclass(eq=False)
+class _Super:
+    module: ModuleVal | None
+    cls: "ModuleClass | None"
+
+
+def _builtin_unknown(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    return UNKNOWN
+
+
+def _builtin_sum(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if args and isinstance(args[0], SeqVal) and all(e.count == 1 for e in args[0].entries):
+        total: Any = 0
+        for e in args[0].entries:
+            if not is_size(e.value):
+                return UNKNOWN
+            total = S.add(total, e.value)
+        return total
+    return UNKNOWN
+
+
+BUILTINS: dict[str, _Builtin] = {
+    "range": _Builtin(_builtin_range),
+    "len": _Builtin(_builtin_len),
+    "int": _Builtin(_builtin_int),
+    "float": _Builtin(_builtin_float),
+    "max": _Builtin(_builtin_minmax(max)),
+    "min": _Builtin(_builtin_minmax(min)),
+    "list": _Builtin(_builtin_sequence("list")),
+    "tuple": _Builtin(_builtin_sequence("tuple")),
+    "dict": _Builtin(_builtin_sequence("dict")),
+    "zip": _Builtin(_builtin_zip),
+    "enumerate": _Builtin(_builtin_enumerate),
+    "reversed": _Builtin(_builtin_reversed),
+    "getattr": _Builtin(_builtin_getattr),
+    "setattr": _Builtin(_builtin_setattr),
+    "super": _Builtin(_builtin_super),
+    "sum": _Builtin(_builtin_sum),
+}
+
+
+_STATEMENTS: dict[type, Callable[[Interpreter, Any, Frame], None]] = {
+    ast.Assign: Interpreter._exec_assign,
+    ast.AnnAssign: Interpreter._exec_ann_assign,
+    ast.AugAssign: Interpreter._exec_aug_assign,
+    ast.Expr: Interpreter._exec_expr,
+    ast.If: Interpreter._exec_if,
+    ast.For: Interpreter._exec_for,
+    ast.AsyncFor: Interpreter._exec_for,
+    ast.While: Interpreter._exec_while,
+    ast.With: Interpreter._exec_with,
+    ast.AsyncWith: Interpreter._exec_with,
+    ast.Try: Interpreter._exec_try,
+    ast.Return: Interpreter._exec_return,
+    ast.Break: Interpreter._exec_break,
+    ast.Continue: Interpreter._exec_continue,
+    ast.FunctionDef: Interpreter._exec_def,
+    ast.AsyncFunctionDef: Interpreter._exec_def,
+    ast.Import: Interpreter._exec_import,
+    ast.ImportFrom: Interpreter._exec_import,
+    ast.Delete: Interpreter._exec_delete,
+}
+if hasattr(ast, "TryStar"):
+    _STATEMENTS[ast.TryStar] = Interpreter._exec_try  # type: ignore[attr-defined]
+
+_EXPRESSIONS: dict[type, Callable[[Interpreter, Any, Frame], Any]] = {
+    ast.Constant: Interpreter._eval_constant,
+    ast.Name: Interpreter._eval_name,
+    ast.Attribute: Interpreter._eval_attribute,
+    ast.Subscript: Interpreter._eval_subscript,
+    ast.BinOp: Interpreter._eval_binop,
+    ast.UnaryOp: Interpreter._eval_unaryop,
+    ast.BoolOp: Interpreter._eval_boolop,
+    ast.Compare: Interpreter._eval_compare,
+    ast.IfExp: Interpreter._eval_ifexp,
+    ast.List: Interpreter._eval_sequence,
+    ast.Tuple: Interpreter._eval_sequence,
+    ast.Set: Interpreter._eval_sequence,
+    ast.Dict: Interpreter._eval_dict,
+    ast.ListComp: Interpreter._eval_comprehension,
+    ast.GeneratorExp: Interpreter._eval_comprehension,
+    ast.SetComp: Interpreter._eval_comprehension,
+    ast.DictComp: Interpreter._eval_comprehension,
+    ast.JoinedStr: Interpreter._eval_joined_str,
+    ast.NamedExpr: Interpreter._eval_named_expr,
+    ast.Starred: Interpreter._eval_starred,
+    ast.Lambda: Interpreter._eval_lambda,
+    ast.Call: Interpreter._eval_call,
+}

@@ -1,0 +1,303 @@
+"""The module model of one file: which classes are `nn.Module`s, what each registers, and the
+observations the interpreter made on the way."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ..catalogue import lookup
+from ..catalogue.spec import LayerSpec
+from .imports import ImportMap
+from .interpreter import BUILTINS, Budget, Interpreter, Observation, QualName
+from .params import ParamRow, named_tensors
+from .source import SourceText
+from .symbolic import Sym
+from .values import UNKNOWN, ClassRef, FunctionRef, Members, ModuleVal, SeqVal
+
+# Base classes from well-known libraries that are nn.Module subclasses.
+KNOWN_MODULE_BASES = {
+    "torch.nn.Module",
+    "pytorch_lightning.LightningModule",
+    "lightning.LightningModule",
+    "lightning.pytorch.LightningModule",
+    "transformers.PreTrainedModel",
+    "transformers.modeling_utils.PreTrainedModel",
+}
+
+
+@dataclass(eq=False)
+class ModuleClass:
+    """A class of the analysed file, with what its `__init__` registers."""
+
+    name: str
+    node: ast.ClassDef
+    ctx: "FileContext"
+    local_bases: list["ModuleClass"] = field(default_factory=list)
+    spec_base: LayerSpec | None = None  # subclass of a torch.nn layer or container
+    evidence: str | None = None  # why it is a module: "nn.Module", "Block", "heuristic", ...
+
+    @property
+    def is_module(self) -> bool:
+        return self.evidence is not None
+
+    @cached_property
+    def methods(self) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+        return {
+            stmt.name: stmt
+            for stmt in self.node.body
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+
+    def find_method(self, name: str, _depth: int = 0) -> tuple[ast.FunctionDef | None, "ModuleClass | None"]:
+        """The method as Python's MRO finds it among this file's classes."""
+        if name in self.methods:
+            return self.methods[name], self  # type: ignore[return-value]
+        if _depth > 20:
+            return None, None
+        for base in self.local_bases:
+            found, owner = base.find_method(name, _depth + 1)
+            if found is not None:
+                return found, owner
+        return None, None
+
+    def class_attributes(self) -> dict[str, ast.expr]:
+        out: dict[str, ast.expr] = {}
+        for stmt in self.node.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                out[stmt.targets[0].id] = stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
+                out[stmt.target.id] = stmt.value
+        return out
+
+    @cached_property
+    def root(self) -> ModuleVal:
+        """An instance built with `__init__`'s defaults (symbols where there are none).
+
+        Interpreting it is what records this class's observations."""
+        module = ModuleVal(display=self.name, qualified=self.name, node=self.node, cls=self)
+        module._members = Members()
+        interp = Interpreter(self.ctx, observe=True)
+        try:
+            interp.run_init(self, module, [], {})
+        except Budget as reason:
+            module.unknown = str(reason)
+        except RecursionError:
+            module.unknown = "the construction is too deeply nested to follow"
+        self._note_plain_holders(module, interp)
+        return module
+
+    def _note_plain_holders(self, module: ModuleVal, interp: Interpreter) -> None:
+        """Lists, tuples and dicts of modules kept on self, which PyTorch does not register."""
+        members = module.members
+        registered = {m.uid for m in _registered_modules(module)}
+        for name, slot in members.attributes.items():
+            seq = slot.value
+            if not isinstance(seq, SeqVal) or slot.node is None:
+                continue
+            held = [e.value for e in seq.entries if isinstance(e.value, ModuleVal) and not e.value.maybe]
+            if held and not all(m.uid in registered for m in held):
+                interp.note("plain-holder", slot.node, attribute=name, seq=seq, modules=held)
+
+    @cached_property
+    def forward_returns_value(self) -> bool:
+        """False when forward() returns nothing (a module called for its side effects)."""
+        forward, _ = self.find_method("forward")
+        if forward is None:
+            return True
+        for node in _walk_function(forward):
+            if isinstance(node, ast.Return) and node.value is not None:
+                return True
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                return True
+        return False
+
+    def parameters(self) -> list[ParamRow]:
+        return named_tensors(self.root, "params")
+
+    def buffers(self) -> list[ParamRow]:
+        return named_tensors(self.root, "buffers")
+
+
+def _registered_modules(module: ModuleVal) -> list[ModuleVal]:
+    out: list[ModuleVal] = []
+    for child in module.members.child_modules():
+        out.append(child)
+        if child.is_container and child.members.entries is not None:
+            out.extend(e.value for e in child.members.entries if isinstance(e.value, ModuleVal))
+    return out
+
+
+def _walk_function(fn: ast.AST):
+    """The nodes of a function body, not descending into nested functions and classes."""
+    stack = list(ast.iter_child_nodes(fn))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+class FileContext:
+    """Everything known about one file: its text, tree, imports, classes and observations."""
+
+    def __init__(self, source: SourceText, tree: ast.Module):
+        self.source = source
+        self.tree = tree
+        self.imports = ImportMap(tree)
+        self.observations: dict[tuple[str, int], Observation] = {}
+        self.shared_reported: set[int] = set()  # module uids already reported as repeated
+        self.classes: dict[str, ModuleClass] = {}
+        self.all_classes: list[ModuleClass] = []
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self._constants: dict[str, ast.expr] = {}
+        self._globals_cache: dict[str, Any] = {}
+        self._collect(tree.body, top=True)
+        for cls in self.all_classes:
+            self._resolve_bases(cls)
+        for cls in self.all_classes:
+            self._decide_module(cls, set())
+
+    # ------------------------------------------------------------------ discovery
+
+    def _collect(self, body: list[ast.stmt], top: bool) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.ClassDef):
+                cls = ModuleClass(stmt.name, stmt, self)
+                self.classes[stmt.name] = cls
+                self.all_classes.append(cls)
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if top:
+                    self.functions[stmt.name] = stmt
+                self._collect(stmt.body, top=False)  # classes defined inside functions
+            elif top and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if len(targets) == 1 and isinstance(targets[0], ast.Name) and stmt.value is not None:
+                    self._constants[targets[0].id] = stmt.value
+            elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
+                self._collect(stmt.body, top)
+                for extra in getattr(stmt, "orelse", []), *[h.body for h in getattr(stmt, "handlers", [])]:
+                    self._collect(extra, top)
+
+    def _resolve_bases(self, cls: ModuleClass) -> None:
+        for base in cls.node.bases:
+            if isinstance(base, ast.Name) and base.id in self.classes and self.classes[base.id] is not cls:
+                cls.local_bases.append(self.classes[base.id])
+                continue
+            qualified = self.imports.qualify(base)
+            if qualified is None:
+                continue
+            spec = lookup(qualified)
+            if spec is not None and cls.spec_base is None:
+                cls.spec_base = spec
+
+    def _decide_module(self, cls: ModuleClass, visiting: set[int]) -> bool:
+        if cls.evidence is not None:
+            return True
+        if id(cls) in visiting:
+            return False
+        visiting.add(id(cls))
+        for base in cls.local_bases:
+            if self._decide_module(base, visiting):
+                cls.evidence = base.name
+                return True
+        if cls.spec_base is not None:
+            cls.evidence = f"nn.{cls.spec_base.name}"
+            return True
+        unknown_base = False
+        for base in cls.node.bases:
+            qualified = self.imports.qualify(base)
+            if qualified in KNOWN_MODULE_BASES:
+                cls.evidence = qualified
+                return True
+            if qualified is not None and not qualified.startswith(("torch.", "typing.", "abc.", "enum.")):
+                unknown_base = True
+            elif qualified is None and not (isinstance(base, ast.Name) and base.id in self.classes):
+                unknown_base = isinstance(base, (ast.Name, ast.Attribute)) and not (
+                    isinstance(base, ast.Name) and base.id in ("object", "Exception", "dict", "list", "tuple")
+                )
+        # A base defined elsewhere (PreTrainedModel, a timm block, ...): the class is a module if
+        # it has a forward() and registers torch.nn layers in __init__.
+        if unknown_base and "forward" in cls.methods and self._registers_torch_layers(cls):
+            cls.evidence = "heuristic"
+            return True
+        return False
+
+    def _registers_torch_layers(self, cls: ModuleClass) -> bool:
+        init = cls.methods.get("__init__")
+        if init is None:
+            return False
+        for node in ast.walk(init):
+            if isinstance(node, ast.Call):
+                q = self.imports.qualify(node.func)
+                if q is not None and q.startswith("torch.nn.") and lookup(q) is not None:
+                    return True
+        return False
+
+    @property
+    def module_classes(self) -> list[ModuleClass]:
+        return [c for c in self.all_classes if c.is_module]
+
+    # ------------------------------------------------------------------ name resolution
+
+    def is_imported(self, name: str) -> bool:
+        return name in self.imports.names and name not in self.classes and name not in self._constants
+
+    def resolve_qualified(self, qualified: str) -> Any:
+        spec = lookup(qualified)
+        if spec is not None:
+            return ClassRef(qualified, f"nn.{spec.name}", spec=spec)
+        last = qualified.rsplit(".", 1)[-1]
+        if last[:1].isupper() and not last.isupper() and qualified not in ("torch.Tensor", "torch.FloatTensor", "torch.nn.Parameter", "collections.OrderedDict", "typing.OrderedDict"):
+            return ClassRef(qualified, last)
+        return QualName(qualified)
+
+    def global_value(self, name: str, interp: Interpreter) -> Any:
+        if name in self.classes:
+            cls = self.classes[name]
+            return ClassRef(name, name, local=cls)
+        if name in self.functions:
+            return FunctionRef(self.functions[name])
+        if name in self._constants:
+            if name not in self._globals_cache:
+                self._globals_cache[name] = UNKNOWN  # guards self-reference
+                from .interpreter import Frame
+
+                self._globals_cache[name] = interp.eval(self._constants[name], Frame({}))
+            return self._globals_cache[name]
+        qualified = self.imports.names.get(name)
+        if qualified is not None:
+            return self.resolve_qualified(qualified)
+        builtin = BUILTINS.get(name)
+        if builtin is not None:
+            return builtin
+        if name in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[name]
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ instances
+
+    def instantiate(self, cls: ModuleClass, args: list[Any], kwargs: dict[str, Any], node: ast.AST, depth: int, unknown_args: bool = False) -> ModuleVal:
+        """An instance of a class of this file; its `__init__` is interpreted when first needed."""
+        module = ModuleVal(display=cls.name, qualified=cls.name, node=node, cls=cls)
+
+        def expand(m: ModuleVal) -> Members:
+            m._members = Members()
+            if depth > 12:
+                m.unknown = "nested too deeply to follow"
+                return m._members
+            interp = Interpreter(self, observe=False)
+            try:
+                interp.run_init(cls, m, list(args), dict(kwargs), depth)
+            except Budget as reason:
+                m.unknown = str(reason)
+            except RecursionError:
+                m.unknown = "the construction is too deeply nested to follow"
+            return m._members
+
+        module._expand = expand
+        if unknown_args:
+            module.args = {"*": UNKNOWN}
+        return module

@@ -1,0 +1,235 @@
+"""The values the static interpreter computes with.
+
+Plain Python constants (int, float, bool, str, None) stand for themselves; `Sym` (see
+symbolic.py) for sizes known only as expressions, and also for opaque named objects such as a
+`config` parameter, whose attributes become atoms like `config.hidden_size`. Everything the
+interpreter cannot follow is `UNKNOWN`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
+
+from .symbolic import Dim, Sym, is_size
+
+if TYPE_CHECKING:
+    from ..catalogue.spec import LayerSpec
+    from .modules import ModuleClass
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        raise TypeError("UNKNOWN has no truth value; use truth()")
+
+
+UNKNOWN: Any = _Unknown()
+
+class _UidCounter:
+    """Module identities, in creation order (a comprehension tells modules it built from
+    modules that existed before it by comparing with `peek()`)."""
+
+    def __init__(self) -> None:
+        self._next = 1
+
+    def __call__(self) -> int:
+        n = self._next
+        self._next += 1
+        return n
+
+    def peek(self) -> int:
+        return self._next
+
+
+new_uid = _UidCounter()
+
+
+@dataclass(eq=False)
+class Entry:
+    """One element of a sequence or container: a value, repeated `count` times.
+
+    `count` is 1 for ordinary elements. A comprehension over `range(n)` with a symbolic `n`
+    makes one entry with `count=n`; `fresh` says whether each repetition builds a new object
+    (`[Block() for _ in range(n)]`) or repeats the same one (`[block] * n`).
+    """
+
+    value: Any
+    count: Dim = 1
+    fresh: bool = True
+    key: str | None = None  # ModuleDict / OrderedDict / dict keys
+    condition: str | None = None
+
+
+@dataclass(eq=False)
+class SeqVal:
+    """A Python list, tuple or dict literal (or comprehension) as built in the code."""
+
+    kind: str  # "list" | "tuple" | "dict"
+    entries: list[Entry]
+    node: ast.AST | None = None
+
+    def module_entries(self) -> list[Entry]:
+        return [e for e in self.entries if isinstance(e.value, ModuleVal)]
+
+    def length(self) -> Dim:
+        total: Dim = 0
+        for e in self.entries:
+            if e.count is None or total is None:
+                return None
+            from .symbolic import add
+
+            total = add(total, e.count)
+        return total
+
+
+@dataclass(eq=False)
+class ClassRef:
+    """A class used as a value: `nn.Linear`, a class of this file, or an unresolved import."""
+
+    qualified: str
+    display: str
+    spec: "LayerSpec | None" = None
+    local: "ModuleClass | None" = None
+
+    @property
+    def is_module(self) -> bool:
+        if self.spec is not None:
+            return True
+        return self.local is not None and self.local.is_module
+
+
+@dataclass(eq=False)
+class FunctionRef:
+    """A function of this file (or a method of `self`), interpreted when called in __init__."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    bound_self: Any = None
+
+
+@dataclass(eq=False)
+class ParamVal:
+    """An `nn.Parameter` (or a tensor) with a shape, as far as known."""
+
+    dims: tuple[Dim, ...] | None
+    node: ast.AST | None = None
+    requires_grad: bool | None = None
+
+
+@dataclass
+class Slot:
+    """A named member of a module (parameter, buffer or child), maybe under a condition.
+
+    When the code assigns a name under a condition the analysis cannot decide, the value it
+    replaced is kept in `alternatives`: either may be the one registered at run time.
+    """
+
+    value: Any
+    condition: str | None = None
+    repeat: Dim = 1  # `add_module(f"layer{i}", ...)` in a loop of unknown length
+    node: ast.AST | None = None  # the value expression of the assignment, for plain attributes
+    alternatives: list["Slot"] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class ModuleVal:
+    """One module instance. Identity matters: the same instance registered twice is one."""
+
+    display: str  # "nn.Linear", "Block"
+    qualified: str
+    node: ast.AST | None = None
+    spec: "LayerSpec | None" = None
+    cls: "ModuleClass | None" = None
+    args: dict[str, Any] = field(default_factory=dict)
+    unknown: str | None = None  # why the contents are not known
+    uid: int = field(default_factory=new_uid)
+    maybe: bool = False  # built from a class defined elsewhere: maybe not a module at all
+    unknown_contents: bool = False  # a container filled from values the analysis cannot see
+    # Contents, filled by the catalogue or by interpreting a class's __init__; the latter lazily.
+    _members: "Members | None" = None
+    _expand: "Callable[[ModuleVal], Members] | None" = None
+
+    @property
+    def members(self) -> "Members":
+        if self._members is None:
+            self._members = self._expand(self) if self._expand else Members()
+        return self._members
+
+    @property
+    def is_container(self) -> bool:
+        return self.spec is not None and self.spec.container is not None
+
+    @property
+    def container(self) -> str | None:
+        return self.spec.container if self.spec is not None else None
+
+    def inplace(self) -> bool:
+        return self.spec is not None and self.spec.acts_in_place(self.args)
+
+    def has_parameters(self) -> bool | None:
+        """Whether the module registers parameters (None: cannot tell)."""
+        if self.unknown:
+            return None
+        members = self.members
+        if members.params:
+            return True
+        result: bool | None = False
+        for child in members.child_modules():
+            sub = child.has_parameters()
+            if sub:
+                return True
+            if sub is None:
+                result = None
+        return result
+
+
+@dataclass
+class Members:
+    """What a module registers: parameters, buffers and child modules, in order."""
+
+    params: dict[str, Slot] = field(default_factory=dict)
+    buffers: dict[str, Slot] = field(default_factory=dict)
+    children: dict[str, Slot] = field(default_factory=dict)
+    # Container contents with symbolic repetition (ModuleList of `n` blocks).
+    entries: list[Entry] | None = None
+    # Plain Python attributes on self (sizes, flags, lists): not registered, but the dataflow
+    # of forward() reads them.
+    attributes: dict[str, Slot] = field(default_factory=dict)
+
+    def child_modules(self) -> Iterator[ModuleVal]:
+        if self.entries is not None:
+            for e in self.entries:
+                if isinstance(e.value, ModuleVal):
+                    yield e.value
+        for slot in self.children.values():
+            if isinstance(slot.value, ModuleVal):
+                yield slot.value
+
+
+Value = Union[int, float, bool, str, None, Sym, SeqVal, ClassRef, ModuleVal, ParamVal, Any]
+
+
+def truth(value: Any) -> bool | None:
+    """Python truthiness where known."""
+    if value is UNKNOWN or isinstance(value, Sym):
+        return None
+    if isinstance(value, (ModuleVal, ClassRef, FunctionRef)):
+        return True
+    if isinstance(value, SeqVal):
+        n = value.length()
+        return None if n is None or isinstance(n, Sym) else n > 0
+    if isinstance(value, ParamVal):
+        return None
+    try:
+        return bool(value)
+    except Exception:
+        return None
+
+
+def as_size(value: Any) -> Dim:
+    return value if is_size(value) else None

@@ -1,0 +1,1 @@
+"""Fixes: edits computed with libcst, on demand."""

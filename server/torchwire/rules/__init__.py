@@ -1,0 +1,23 @@
+"""The rules, one per file. Each documents itself and carries its own examples."""
+
+from __future__ import annotations
+
+from .base import Rule
+from .tw101_discarded_output import DiscardedOutput
+from .tw201_unregistered_modules import UnregisteredModules
+from .tw202_shared_instance import SharedInstance
+from .tw203_container_called import ContainerCalled
+from .tw204_container_misbuilt import ContainerMisbuilt
+from .tw205_layer_in_forward import LayerInForward
+from .tw206_tensor_not_parameter import TensorNotParameter
+
+ALL_RULES: list[Rule] = [
+    DiscardedOutput(),
+    UnregisteredModules(),
+    SharedInstance(),
+    ContainerCalled(),
+    ContainerMisbuilt(),
+    LayerInForward(),
+    TensorNotParameter(),
+]
+RULES_BY_CODE = {rule.code: rule for rule in ALL_RULES}

@@ -1,0 +1,179 @@
+"""TW201: modules kept in a plain list, tuple or dict are not registered."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from ..engine.findings import Finding, Fix, Severity
+from ..fixes.edits import rewrite, spell
+from .base import Invalid, Rule
+from .describe import parameters_of, plural
+
+
+class UnregisteredModules(Rule):
+    """
+    ## What it does
+    Flags modules stored on `self` in a plain Python list, tuple or dict: a literal, a
+    comprehension, or an empty list filled with `.append(...)`.
+
+    ## Why is this bad?
+    `nn.Module` registers a submodule only when it is assigned as an attribute directly or
+    held in `nn.ModuleList` / `nn.ModuleDict`. Modules in a plain list are invisible to
+    `model.parameters()`, `state_dict()`, `.to(device)`, `.train()` / `.eval()` and the
+    optimizer: their weights are never trained, never saved, and stay on the CPU when the model
+    moves to the GPU.
+
+    ## Example
+    ```python
+    self.blocks = [nn.Linear(64, 64) for _ in range(4)]
+    ```
+
+    ## Use instead
+    ```python
+    self.blocks = nn.ModuleList([nn.Linear(64, 64) for _ in range(4)])
+    ```
+
+    ## Fix safety
+    Unsafe: registering the modules adds their weights to `state_dict()` (checkpoints saved
+    before will miss those keys) and to the optimizer.
+    """
+
+    code = "TW201"
+    name = "modules-in-plain-container"
+    summary = "Modules in a plain list, tuple or dict on self are not registered"
+    severity = Severity.WARNING
+    fix_safety = "unsafe"
+
+    VALID = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(64, 64) for _ in range(4)])
+        self.sizes = [64, 64, 64]
+""",
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(8, 8), nn.Linear(8, 8)])
+        self.first_and_last = [self.layers[0], self.layers[-1]]  # already registered
+""",
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [nn.Linear(64, 64) for _ in range(4)]
+""",
+            flags="[nn.Linear(64, 64) for _ in range(4)]",
+            fixed="""
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(64, 64) for _ in range(4)])
+""",
+            message=(
+                "`self.blocks` is a plain list of 4 modules: PyTorch does not register modules held in "
+                "a list, so their 16,640 parameters are invisible to `model.parameters()`, "
+                "`state_dict()`, `.to(device)` and the optimizer, and are never trained. "
+                "Use `nn.ModuleList(...)`."
+            ),
+        ),
+        Invalid(
+            """
+import torch
+
+class Net(torch.nn.Module):
+    def __init__(self, n=3):
+        super().__init__()
+        self.heads = []
+        for _ in range(n):
+            self.heads.append(torch.nn.Linear(16, 1))
+""",
+            flags="[]",
+            fixed="""
+import torch
+
+class Net(torch.nn.Module):
+    def __init__(self, n=3):
+        super().__init__()
+        self.heads = torch.nn.ModuleList()
+        for _ in range(n):
+            self.heads.append(torch.nn.Linear(16, 1))
+""",
+        ),
+        Invalid(
+            """
+import torch
+from torch.nn import Module, Linear
+
+class Net(Module):
+    def __init__(self):
+        super().__init__()
+        self.experts = {"a": Linear(8, 8), "b": Linear(8, 8)}
+""",
+            flags='{"a": Linear(8, 8), "b": Linear(8, 8)}',
+            fixed="""
+import torch
+from torch.nn import Module, Linear
+
+class Net(Module):
+    def __init__(self):
+        super().__init__()
+        self.experts = torch.nn.ModuleDict({"a": Linear(8, 8), "b": Linear(8, 8)})
+""",
+        ),
+    ]
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for obs in ctx.observations:
+            if obs.kind != "plain-holder":
+                continue
+            seq, modules = obs.data["seq"], obs.data["modules"]
+            if not any(m.has_parameters() for m in modules):
+                continue  # nothing to train or save is lost (a list of activations)
+            kind = {"list": "list", "tuple": "tuple", "dict": "dict"}[seq.kind]
+            container = "nn.ModuleDict" if seq.kind == "dict" else "nn.ModuleList"
+            count = plural(len(modules), "module")
+            message = (
+                f"`self.{obs.data['attribute']}` is a plain {kind} of {count}: PyTorch does not register "
+                f"modules held in a {kind}, so their {parameters_of(modules)} are invisible to "
+                "`model.parameters()`, `state_dict()`, `.to(device)` and the optimizer, and are never "
+                f"trained. Use `{container}(...)`."
+            )
+            yield self.finding(ctx, obs.node, message, _fix(ctx, obs.node, seq.kind))
+
+
+def _fix(ctx, node: ast.expr, kind: str) -> Fix | None:
+    if kind == "dict" and isinstance(node, ast.Dict):
+        if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
+            return None  # ModuleDict keys must be strings
+    qualified = "torch.nn.ModuleDict" if kind == "dict" else "torch.nn.ModuleList"
+    name, imports = spell(ctx.file.imports, ctx.tree, qualified)
+
+    def compute():
+        import libcst as cst
+
+        def wrap(expr):
+            empty = (isinstance(expr, cst.List) and not expr.elements) or (isinstance(expr, cst.Dict) and not expr.elements)
+            if isinstance(expr, cst.Tuple):
+                expr = cst.List(elements=expr.elements)
+            args = [] if empty else [cst.Arg(expr)]
+            return cst.Call(func=cst.parse_expression(name), args=args)
+
+        return [*rewrite(ctx.source, ctx.tree, node, wrap), *imports]
+
+    return Fix(f"Wrap in `{name}(...)`", safe=False, compute=compute)

@@ -1,0 +1,186 @@
+"""TW203: a ModuleList / ModuleDict / ParameterList / ParameterDict called like a module."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from ..engine.findings import Finding, Fix, Severity
+from ..fixes.edits import rewrite, spell
+from .base import Invalid, Rule
+
+ERRORS = {
+    "ModuleList": 'NotImplementedError: Module [ModuleList] is missing the required "forward" function',
+    "ModuleDict": 'NotImplementedError: Module [ModuleDict] is missing the required "forward" function',
+    "ParameterList": "RuntimeError: ParameterList should not be called.",
+    "ParameterDict": "RuntimeError: ParameterDict should not be called.",
+}
+
+
+class ContainerCalled(Rule):
+    """
+    ## What it does
+    Flags a call of an `nn.ModuleList`, `nn.ModuleDict`, `nn.ParameterList` or
+    `nn.ParameterDict` as if it were a module: `self.layers(x)`.
+
+    ## Why is this bad?
+    These containers only hold modules (or parameters); they have no `forward`. The call
+    raises `NotImplementedError: Module [ModuleList] is missing the required "forward"
+    function` the first time it runs.
+
+    ## Example
+    ```python
+    self.layers = nn.ModuleList([nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10)])
+    ...
+    return self.layers(x)
+    ```
+
+    ## Use instead
+    ```python
+    self.layers = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10))
+    ...
+    return self.layers(x)
+    ```
+    or loop over the list: `for layer in self.layers: x = layer(x)`.
+
+    ## Fix safety
+    Safe: the code raised before. The fix builds the `ModuleList` as an `nn.Sequential`, which
+    runs its modules in order and keeps the same parameter names (`layers.0.weight`, ...), the
+    same indexing and iteration.
+    """
+
+    code = "TW203"
+    name = "container-called"
+    summary = "A ModuleList, ModuleDict, ParameterList or ParameterDict is called like a module"
+    severity = Severity.ERROR
+    fix_safety = "safe"
+
+    VALID = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10))
+
+    def forward(self, x):
+        return self.layers(x)
+""",
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10)])
+
+    def forward(self, x):
+        return self.layers(x)
+""",
+            flags="self.layers(x)",
+            fixed="""
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10))
+
+    def forward(self, x):
+        return self.layers(x)
+""",
+            message=(
+                "`self.layers` is an nn.ModuleList, which holds modules but cannot be called: this "
+                'raises `NotImplementedError: Module [ModuleList] is missing the required "forward" '
+                "function`. Make it an `nn.Sequential` to run its modules in order, or loop over it: "
+                "`for layer in self.layers: x = layer(x)`."
+            ),
+        ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, blocks):
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x):
+        y = self.blocks(x)
+        return y
+""",
+            flags="self.blocks(x)",
+            fixed="""
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, blocks):
+        super().__init__()
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        y = self.blocks(x)
+        return y
+""",
+        ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.heads = nn.ModuleDict({"a": nn.Linear(4, 1)})
+
+    def forward(self, x):
+        return self.heads(x)
+""",
+            flags="self.heads(x)",
+        ),
+    ]
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for cls in ctx.file.module_classes:
+            for flow in ctx.flows(cls).values():
+                for site in flow.container_calls:
+                    container = site.ref.single
+                    kind = container.container
+                    name = site.ref.text
+                    loop = f" Make it an `nn.Sequential` to run its modules in order, or loop over it: `for layer in {name}: x = layer(x)`." if kind == "ModuleList" else ""
+                    holds = "parameters" if kind.startswith("Parameter") else "modules"
+                    message = (
+                        f"`{name}` is an nn.{kind}, which holds {holds} but cannot be called: this raises "
+                        f"`{ERRORS[kind]}`.{loop}"
+                    )
+                    yield self.finding(ctx, site.node, message, _fix(ctx, container.node) if kind == "ModuleList" else None)
+
+
+def _fix(ctx, construction: ast.AST | None) -> Fix | None:
+    """Build the ModuleList as an nn.Sequential where it is constructed."""
+    if not isinstance(construction, ast.Call) or len(construction.args) > 1 or construction.keywords:
+        return None
+    name, imports = spell(ctx.file.imports, ctx.tree, "torch.nn.Sequential")
+
+    def compute():
+        import libcst as cst
+
+        def to_sequential(call):
+            if not call.args:
+                return call.with_changes(func=cst.parse_expression(name))
+            (arg,) = call.args
+            if isinstance(arg.value, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in arg.value.elements):
+                elements = arg.value.elements
+                args = [cst.Arg(e.value, comma=e.comma) for e in elements]
+                if args:
+                    args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                return call.with_changes(func=cst.parse_expression(name), args=args)
+            return call.with_changes(func=cst.parse_expression(name), args=[arg.with_changes(star="*")])
+
+        return [*rewrite(ctx.source, ctx.tree, construction, to_sequential), *imports]
+
+    return Fix("Build it as an `nn.Sequential`", safe=True, compute=compute)

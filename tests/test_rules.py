@@ -1,0 +1,62 @@
+"""Every rule's own examples: VALID snippets yield nothing of the rule, INVALID snippets yield
+it on exactly the flagged text, with the exact message and fixed text where given."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from torchwire.engine.analysis import analyze
+from torchwire.engine.source import Position, Range, SourceText
+from torchwire.fixes.edits import apply_edits
+from torchwire.rules import ALL_RULES
+
+VALID = [(rule.code, i, example) for rule in ALL_RULES for i, example in enumerate(rule.VALID)]
+INVALID = [(rule.code, i, example) for rule in ALL_RULES for i, example in enumerate(rule.INVALID)]
+
+
+def _range_of(text: str, needle: str, occurrence: int) -> Range:
+    start = -1
+    for _ in range(occurrence):
+        start = text.index(needle, start + 1)
+    source = SourceText(text)
+    before = text[:start]
+    line = before.count("\n")
+    col = start - (before.rfind("\n") + 1)
+    end_text = text[: start + len(needle)]
+    end = Position(end_text.count("\n"), start + len(needle) - (end_text.rfind("\n") + 1))
+    assert source.text_in(Range(Position(line, col), end)) == needle
+    return Range(Position(line, col), end)
+
+
+@pytest.mark.parametrize(("code", "index", "example"), VALID, ids=[f"{c}-valid-{i}" for c, i, _ in VALID])
+def test_valid_example_is_not_flagged(code, index, example):
+    findings = analyze(example, "example.py").findings
+    assert [f for f in findings if f.code == code] == []
+
+
+@pytest.mark.parametrize(("code", "index", "example"), INVALID, ids=[f"{c}-invalid-{i}" for c, i, _ in INVALID])
+def test_invalid_example_is_flagged_and_fixed(code, index, example):
+    findings = [f for f in analyze(example.code, "example.py").findings if f.code == code]
+    expected = _range_of(example.code, example.flags, example.occurrence)
+    assert [f.range for f in findings] == [expected]
+    (finding,) = findings
+    if example.message is not None:
+        assert finding.message == example.message
+    if example.fixed is not None:
+        assert finding.fix is not None
+        assert apply_edits(example.code, finding.fix.edits()) == example.fixed
+        # The fixed code no longer has the finding.
+        assert [f for f in analyze(example.fixed, "example.py").findings if f.code == code] == []
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.code for r in ALL_RULES])
+def test_rule_documents_itself(rule):
+    doc = rule.documentation()
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+        assert heading in doc
+    assert rule.VALID and rule.INVALID
+    assert rule.fix_safety in ("safe", "unsafe", "none")
+    if rule.fix_safety == "none":
+        assert all(example.fixed is None for example in rule.INVALID)
