@@ -75,7 +75,7 @@ class Construction:
     node: ast.Call
     module: ModuleVal
     method: str
-    stored_on_self: bool
+    kept: bool  # stored on self, handed to a call or returned: not simply dropped
 
 
 @dataclass
@@ -99,7 +99,7 @@ class _Walker:
         self.root = cls.root
         self.loops: list[tuple[ast.For, frozenset[int]]] = []
         self.sites: dict[int, CallSite] = {}  # by id(node): loops are walked twice
-        self.constructed: set[int] = set()
+        self.constructed: dict[int, _Built] = {}
         self.statement: ast.stmt | None = None
 
     # ------------------------------------------------------------------ statements
@@ -134,6 +134,7 @@ class _Walker:
             self.bind(stmt.target, _join(current, value), env, augmented=True)
         elif kind is ast.Return:
             value = self.expr(stmt.value, env) if stmt.value is not None else None
+            self.keep(value)
             self.escape(value)
             self.flow.returns.append((stmt, value))
         elif kind is ast.If:
@@ -225,6 +226,7 @@ class _Walker:
                     self.bind(elt, part, env)
         elif isinstance(target, ast.Attribute):
             # Stored on an object: on self it outlives the call; elsewhere it may be read later.
+            self.keep(value)
             owner = self.expr(target.value, env)
             if isinstance(target.value, ast.Name) and target.value.id in env and not _is_self(target.value, self.flow):
                 env[target.value.id] = _join(owner, value)
@@ -236,6 +238,7 @@ class _Walker:
                 env[base.id] = _join(env[base.id], value)  # x[i] = y mutates x
             else:
                 self.expr(base, env)
+                self.keep(value)
                 self.escape(value)
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value, env)
@@ -300,7 +303,11 @@ class _Walker:
         members = self.root.members
         slot = members.children.get(attr)
         if slot is not None and isinstance(slot.value, ModuleVal):
-            return ModRef((slot.value,), text, "attribute", attribute=attr)
+            # Assigned under a condition the analysis cannot decide: any of the alternatives.
+            modules = tuple(m for m in (slot.value, *(a.value for a in slot.alternatives)) if isinstance(m, ModuleVal))
+            if len(modules) < 1 + len(slot.alternatives):
+                return EMPTY  # one alternative is not a module at all (None, a function)
+            return ModRef(modules, text, "attribute", attribute=attr)
         slot = members.attributes.get(attr)
         if slot is not None and isinstance(slot.value, SeqVal) and slot.value.module_entries():
             return _Holder(slot.value, text, attr)
@@ -366,7 +373,11 @@ class _Walker:
 
     def call(self, node: ast.Call, env: dict[str, Any], bare: bool) -> Any:
         func = node.func
-        self.construction(node)
+        built = self.construction(node)
+        if built is not None:
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                self.keep(self.expr(arg, env))
+            return built
         # Methods on module containers and plain holders: .items(), .values(), enumerate(...)
         if isinstance(func, ast.Attribute) and not (_is_self(func.value, self.flow) and isinstance(self.attribute(func, env), ModRef)):
             receiver = self.expr(func.value, env)
@@ -381,6 +392,8 @@ class _Walker:
                 element = ModRef(_modules_of(receiver.seq.entries), "", "plain-element", None, receiver.text, receiver.attribute, receiver.seq)
                 return _Items(element if func.attr == "values" else (EMPTY, element))
             args = [self.expr(a, env) for a in node.args] + [self.expr(k.value, env) for k in node.keywords]
+            for arg in args:
+                self.keep(arg)  # a module handed to a method (self.layers.append(m)) may be kept
             if isinstance(receiver, ModRef):
                 return self.module_call_like(receiver, func.attr, node, args, bare)
             if _is_self(func.value, self.flow):
@@ -405,11 +418,15 @@ class _Walker:
                     return _Items(tuple(elements))
                 return parts[0]
         callee = self.expr(func, env)
+        if isinstance(callee, _Built):  # nn.Linear(4, 4)(x): used once, then dropped
+            return _join(*(self.expr(a, env) for a in node.args), *(self.expr(k.value, env) for k in node.keywords))
         if isinstance(callee, ModRef):
             args = tuple(_data_of(self.expr(a, env)) for a in node.args)
             kwargs = [self.expr(k.value, env) for k in node.keywords]
             return self.module_call(callee, node, args, kwargs, bare)
         args = [self.expr(a, env) for a in node.args] + [self.expr(k.value, env) for k in node.keywords]
+        for arg in args:
+            self.keep(arg)
         result = _join(_data_of(callee), *args)
         if bare and not self.is_pure(func):
             self.escape(result)
@@ -446,32 +463,35 @@ class _Walker:
             return loop
         return None
 
-    def construction(self, node: ast.Call) -> None:
-        if id(node) in self.constructed:
-            return
-        self.constructed.add(id(node))
+    def construction(self, node: ast.Call) -> "_Built | None":
+        """A torch.nn layer or module class of this file built here, as a value."""
+        known = self.constructed.get(id(node))
+        if known is not None:
+            return known
         qualified = self.ctx.imports.qualify(node.func)
         if qualified is not None:
             spec = lookup(qualified)
             if spec is None or spec.container is not None:
-                return
-            from .interpreter import Frame, Interpreter
+                return None
+        elif not (isinstance(node.func, ast.Name) and node.func.id in self.ctx.classes and self.ctx.classes[node.func.id].is_module):
+            return None
+        from .interpreter import Frame, Interpreter
 
-            value = Interpreter(self.ctx, observe=False).eval(node, Frame({}))
-        elif isinstance(node.func, ast.Name) and node.func.id in self.ctx.classes:
-            if not self.ctx.classes[node.func.id].is_module:
-                return
-            from .interpreter import Frame, Interpreter
+        value = Interpreter(self.ctx, observe=False).eval(node, Frame({}))
+        if not isinstance(value, ModuleVal):
+            return None
+        built = _Built(Construction(node, value, self.flow.name, kept=False))
+        self.flow.constructions.append(built.construction)
+        self.constructed[id(node)] = built
+        return built
 
-            value = Interpreter(self.ctx, observe=False).eval(node, Frame({}))
-        else:
-            return
-        if isinstance(value, ModuleVal):
-            stored = isinstance(self.statement, (ast.Assign, ast.AnnAssign)) and any(
-                isinstance(t, ast.Attribute) and _is_self(t.value, self.flow)
-                for t in (self.statement.targets if isinstance(self.statement, ast.Assign) else [self.statement.target])
-            )
-            self.flow.constructions.append(Construction(node, value, self.flow.name, stored))
+    def keep(self, value: Any) -> None:
+        """The value is stored or handed on: a module built here is then not thrown away."""
+        if isinstance(value, _Built):
+            value.construction.kept = True
+        elif isinstance(value, tuple):
+            for part in value:
+                self.keep(part)
 
     def is_pure(self, func: ast.expr) -> bool:
         if isinstance(func, ast.Name) and func.id in PURE_BUILTINS:
@@ -489,6 +509,13 @@ class _Walker:
                 self.escape(part)
         elif isinstance(value, Data):
             self.flow.escaped.update(value.deps)
+
+
+@dataclass(frozen=True, eq=False)
+class _Built:
+    """A module constructed in this method (TW205 asks whether it is kept anywhere)."""
+
+    construction: Construction
 
 
 @dataclass(frozen=True, eq=False)

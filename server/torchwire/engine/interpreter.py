@@ -1041,9 +1041,8 @@ class Interpreter:
 
     def _module_method(self, module: ModuleVal, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
         if name in ("add_module", "register_module") and len(args) >= 2:
-            key = args[0]
-            if isinstance(key, str):
-                self._register_child(module, key, args[1], frame)
+            key = args[0] if isinstance(args[0], str) else "?"  # registered, under a name we cannot tell
+            self._register_child(module, key, args[1], frame)
             return None
         if name == "register_parameter" and len(args) >= 2:
             if isinstance(args[0], str):
@@ -1288,6 +1287,12 @@ def _builtin_int(interp: Interpreter, args, kwargs, node, frame) -> Any:
     return v if isinstance(v, Sym) else UNKNOWN
 
 
+def _builtin_str(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) == 1 and isinstance(args[0], (int, str, float)) and not isinstance(args[0], bool):
+        return str(args[0])
+    return UNKNOWN
+
+
 def _builtin_float(interp: Interpreter, args, kwargs, node, frame) -> Any:
     if len(args) == 1 and isinstance(args[0], (int, float)):
         return float(args[0])
@@ -1398,6 +1403,7 @@ BUILTINS: dict[str, _Builtin] = {
     "len": _Builtin(_builtin_len),
     "int": _Builtin(_builtin_int),
     "float": _Builtin(_builtin_float),
+    "str": _Builtin(_builtin_str),
     "max": _Builtin(_builtin_minmax(max)),
     "min": _Builtin(_builtin_minmax(min)),
     "list": _Builtin(_builtin_sequence("list")),

@@ -145,12 +145,14 @@ class Net(Module):
             seq, modules = obs.data["seq"], obs.data["modules"]
             if not any(m.has_parameters() for m in modules):
                 continue  # nothing to train or save is lost (a list of activations)
-            kind = {"list": "list", "tuple": "tuple", "dict": "dict"}[seq.kind]
+            kind = seq.kind
             container = "nn.ModuleDict" if seq.kind == "dict" else "nn.ModuleList"
-            count = plural(len(modules), "module")
+            conditional = any(e.condition for e in seq.entries)
+            count = "modules" if conditional else plural(len(modules), "module")
+            up_to = "up to " if conditional else ""
             message = (
                 f"`self.{obs.data['attribute']}` is a plain {kind} of {count}: PyTorch does not register "
-                f"modules held in a {kind}, so their {parameters_of(modules)} are invisible to "
+                f"modules held in a {kind}, so their {up_to}{parameters_of(modules)} are invisible to "
                 "`model.parameters()`, `state_dict()`, `.to(device)` and the optimizer, and are never "
                 f"trained. Use `{container}(...)`."
             )

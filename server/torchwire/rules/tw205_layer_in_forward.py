@@ -113,7 +113,7 @@ class Net(nn.Module):
             flows = ctx.flows(cls)
             for name in _reachable_from_forward(flows):
                 for built in flows[name].constructions:
-                    if built.stored_on_self or built.module.has_parameters() is not True:
+                    if built.kept or built.module.has_parameters() is not True:
                         continue
                     text = ctx.source.segment(built.node)
                     attribute = built.module.display.removeprefix("nn.").lower()

@@ -1,0 +1,357 @@
+"""The command line: `torchwire check`, `torchwire params`, `torchwire rule`, `torchwire serve`.
+
+Exit codes: 0 nothing found, 1 findings, 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+import tokenize
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from . import __version__
+from .config import Config, ConfigError, find_pyproject, load_pyproject
+from .engine.analysis import analyze
+from .engine.findings import Finding, Severity
+from .engine.params import totals
+from .engine.source import Position, Range
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages"}
+
+
+class UsageError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------- files
+
+
+def read_source(path: Path) -> str:
+    """A Python file's text, decoded as Python itself would (BOM, coding cookie)."""
+    data = path.read_bytes()
+    encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def discover(paths: Sequence[str]) -> Iterator[Path]:
+    """Python files under `paths`: recursive, skipping hidden folders, virtual environments and
+    what `.gitignore` files exclude. A file named explicitly is always checked."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            yield from _walk(path)
+        else:
+            raise UsageError(f"{raw}: no such file or directory")
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    import pathspec
+
+    def load(folder: Path) -> list:
+        ignore = folder / ".gitignore"
+        if not ignore.is_file():
+            return []
+        try:
+            lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+        return [(folder, pathspec.GitIgnoreSpec.from_lines(lines))]
+
+    # .gitignore files above the root, up to the repository's top, apply too.
+    inherited: list = []
+    for parent in reversed(root.resolve().parents):
+        if (parent / ".git").exists() or inherited:
+            inherited.extend(load(parent))
+    stack = [(root, inherited + load(root))]
+    while stack:
+        folder, specs = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            entry_path = Path(entry.path)
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if entry.name.startswith(".") or _ignored(entry_path, is_dir, specs):
+                continue
+            if is_dir:
+                if entry.name in SKIPPED_DIRS or (entry_path / "pyvenv.cfg").exists():
+                    continue
+                stack.append((entry_path, specs + load(entry_path)))
+            elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
+                yield entry_path
+
+
+def _ignored(path: Path, is_dir: bool, specs: list) -> bool:
+    for base, spec in specs:
+        try:
+            relative = path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(relative + ("/" if is_dir else "")):
+            return True
+    return False
+
+
+@lru_cache(maxsize=None)
+def _project_config(folder: Path) -> Config:
+    pyproject = find_pyproject(folder)
+    return load_pyproject(pyproject) if pyproject is not None else Config()
+
+
+def config_for(path: Path, overrides: Config) -> Config:
+    return _project_config(path.resolve().parent).merged(overrides)
+
+
+def _codes(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [code.strip().upper() for code in text.split(",") if code.strip()]
+
+
+# ---------------------------------------------------------------------- check
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _io_error(path: str, error: Exception) -> Finding:
+    message = f"Cannot read this file: {error}"
+    return Finding("TW000", message, Range(Position(0, 0), Position(0, 0)), Severity.ERROR, path=path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    overrides = Config(select=_codes(args.select), ignore=_codes(args.ignore) or [])
+    fixing = args.fix or args.unsafe_fixes or args.diff
+    all_findings: list[Finding] = []
+    fixed_count = 0
+    changed_files = 0
+    for path in discover(args.paths):
+        shown = _display(path)
+        try:
+            text = read_source(path)
+        except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
+            all_findings.append(_io_error(shown, error))
+            continue
+        config = config_for(path, overrides)
+        if fixing:
+            from .fixes.apply import fix_text
+
+            result = fix_text(text, shown, config, unsafe=args.unsafe_fixes)
+            if result.text != text:
+                changed_files += 1
+                fixed_count += len(result.applied)
+                if args.diff:
+                    sys.stdout.writelines(
+                        difflib.unified_diff(text.splitlines(True), result.text.splitlines(True), f"a/{shown}", f"b/{shown}")
+                    )
+                else:
+                    _write_preserving_encoding(path, result.text)
+            findings = result.analysis.findings if not args.diff else analyze(text, shown, config).findings
+        else:
+            findings = analyze(text, shown, config).findings
+        all_findings.extend(findings)
+    if args.diff:
+        return EXIT_FINDINGS if changed_files else EXIT_CLEAN
+    if args.format == "json":
+        json.dump([f.to_json() for f in all_findings], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        for f in all_findings:
+            marker = " [*]" if f.fix is not None and f.fix.safe else ""
+            line, col = f.range.start.line + 1, f.range.start.character + 1
+            print(f"{f.path}:{line}:{col}: {f.code}{marker} {f.message}")
+        _print_summary(all_findings, fixed_count, fixing)
+    return EXIT_FINDINGS if all_findings else EXIT_CLEAN
+
+
+def _print_summary(findings: list[Finding], fixed: int, fixing: bool) -> None:
+    if fixed:
+        print(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.")
+    if not findings:
+        if not fixed:
+            print("All checks passed.")
+        return
+    n = len(findings)
+    safe = sum(1 for f in findings if f.fix is not None and f.fix.safe)
+    unsafe = sum(1 for f in findings if f.fix is not None and not f.fix.safe)
+    line = f"Found {n} finding{'s' if n != 1 else ''}."
+    if safe and not fixing:
+        line += f" {safe} fixable with --fix."
+    if unsafe:
+        line += f" {unsafe} more fixable with --unsafe-fixes (review them: they change what the model computes)."
+    print(line)
+
+
+def _write_preserving_encoding(path: Path, text: str) -> None:
+    data = path.read_bytes()
+    encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+    path.write_bytes(text.encode(encoding))
+
+
+# ---------------------------------------------------------------------- params
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from .tables import text_table, total_text
+
+    reports = []
+    found_class = False
+    for path in discover(args.paths):
+        shown = _display(path)
+        try:
+            text = read_source(path)
+        except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
+            print(f"{shown}: cannot read: {error}", file=sys.stderr)
+            return EXIT_ERROR
+        analysis = analyze(text, shown, Config(select=[]))
+        for cls in analysis.module_classes:
+            if args.class_name and cls.name != args.class_name:
+                continue
+            found_class = True
+            rows = cls.parameters()
+            t = totals(rows)
+            reports.append((shown, cls, rows, t))
+    if args.class_name and not found_class:
+        print(f"No nn.Module class named {args.class_name!r} in {', '.join(args.paths)}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.format == "json":
+        out = []
+        for shown, cls, rows, t in reports:
+            out.append({
+                "path": shown,
+                "class": cls.name,
+                "line": cls.node.lineno - 1,
+                "parameters": [
+                    {"name": r.name, "shape": r.shape, "expr": r.expr, "numel": r.numel if isinstance(r.numel, int) else None}
+                    for r in rows
+                ],
+                "total": t.count if isinstance(t.count, int) and t.exact else None,
+            })
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_CLEAN
+    for i, (shown, cls, rows, t) in enumerate(reports):
+        if i:
+            print()
+        print(f"{shown}:{cls.node.lineno}: {cls.name}")
+        if rows:
+            print(text_table(rows))
+        print(f"Total: {total_text(t)}")
+    return EXIT_CLEAN
+
+
+# ---------------------------------------------------------------------- rule
+
+
+def cmd_rule(args: argparse.Namespace) -> int:
+    from .rules import ALL_RULES, RULES_BY_CODE
+
+    if not args.code:
+        for rule in ALL_RULES:
+            fix = {"safe": "fix", "unsafe": "unsafe fix", "none": ""}[rule.fix_safety]
+            print(f"{rule.code}  {rule.name:<28} {rule.severity.value:<8} {fix:<11} {rule.summary}")
+        return EXIT_CLEAN
+    rule = RULES_BY_CODE.get(args.code.upper())
+    if rule is None:
+        print(f"Unknown rule {args.code!r}. `torchwire rule` lists them.", file=sys.stderr)
+        return EXIT_ERROR
+    print(rule_markdown(rule))
+    return EXIT_CLEAN
+
+
+def rule_markdown(rule) -> str:
+    """A rule's page: its description, then its examples (the same ones the tests run)."""
+    parts = [f"# {rule.code}: {rule.name}", "", f"Severity: {rule.severity.value}. Fix: {rule.fix_safety}.", "", rule.documentation()]
+    parts += ["", "## Examples that are flagged"]
+    for example in rule.INVALID:
+        parts += ["", "```python", example.code.strip("\n"), "```"]
+        if example.fixed is not None:
+            parts += ["After the fix:", "", "```python", example.fixed.strip("\n"), "```"]
+    parts += ["", "## Examples that are fine"]
+    for example in rule.VALID:
+        parts += ["", "```python", example.strip("\n"), "```"]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="torchwire", description="Finds PyTorch module wiring bugs statically.")
+    parser.add_argument("--version", action="version", version=f"torchwire {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    check = sub.add_parser("check", help="report findings in files and folders")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--select", help="comma-separated rule codes or prefixes to report (default: all)")
+    check.add_argument("--ignore", help="comma-separated rule codes or prefixes to leave out")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    check.add_argument("--unsafe-fixes", action="store_true", help="apply unsafe fixes too (implies --fix)")
+    check.add_argument("--diff", action="store_true", help="show the fixes as a diff instead of writing them")
+    check.set_defaults(run=cmd_check)
+
+    params = sub.add_parser("params", help="print the parameters each nn.Module class registers")
+    params.add_argument("paths", nargs="+", metavar="PATH")
+    params.add_argument("--class", dest="class_name", metavar="NAME", help="only this class")
+    params.add_argument("--format", choices=("text", "json"), default="text")
+    params.set_defaults(run=cmd_params)
+
+    rule = sub.add_parser("rule", help="explain a rule (or list them all)")
+    rule.add_argument("code", nargs="?")
+    rule.set_defaults(run=cmd_rule)
+
+    serve = sub.add_parser("serve", help="run the language server over stdio")
+    serve.add_argument("--stdio", action="store_true", help="accepted for editor clients; stdio is the only transport")
+    serve.set_defaults(run=lambda a: _serve())
+    return parser
+
+
+def _serve() -> int:
+    from .lsp.server import serve
+
+    serve()
+    return EXIT_CLEAN
+
+
+def main(argv: Sequence[str] | None = None, default_command: str | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if default_command and (not argv or argv == ["--stdio"]):
+        argv = [default_command, *argv]
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:
+        return EXIT_CLEAN if exit.code == 0 else EXIT_ERROR
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"torchwire: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except ConfigError as error:
+        print(f"torchwire: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main())
