@@ -183,8 +183,7 @@ def _print_summary(findings: list[Finding], fixed: int, fixing: bool) -> None:
     if fixed:
         print(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.")
     if not findings:
-        if not fixed:
-            print("All checks passed.")
+        print("All checks passed.")
         return
     n = len(findings)
     safe = sum(1 for f in findings if f.fix is not None and f.fix.safe)

@@ -1,7 +1,7 @@
 """Modules that register no parameters: dropout, pooling, padding, reshaping, resampling,
 distances and losses."""
 
-from .spec import LayerSpec
+from .spec import Args, Built, LayerSpec
 
 POOL = "kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False"
 AVG_POOL_1D = "kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True"
@@ -11,6 +11,25 @@ FRACTIONAL = "kernel_size, output_size=None, output_ratio=None, return_indices=F
 UNPOOL = "kernel_size, stride=None, padding=0"
 LOSS = "size_average=None, reduce=None, reduction='mean'"
 WEIGHTED_LOSS = f"weight=None, {LOSS}"
+
+
+def _weights(*names: str):
+    """A loss's optional weight tensors: `register_buffer(name, tensor)`, skipped when None."""
+
+    def build(a: Args) -> Built:
+        b = Built()
+        for name in names:
+            value = a[name]
+            if value is None:
+                continue
+            # A tensor the analysis knows carries its dims; anything else is a tensor of unknown
+            # shape, or None at run time.
+            known = hasattr(value, "dims")
+            b.tensor(name, value, condition=None if known else f"{a.condition_text(name)} is not None")
+        return b
+
+    return build
+
 
 _DROPOUTS = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
 
@@ -38,13 +57,18 @@ LAYERS = [
     LayerSpec("UpsamplingBilinear2d", "size=None, scale_factor=None"),
     LayerSpec("CosineSimilarity", "dim=1, eps=1e-08"),
     LayerSpec("PairwiseDistance", "p=2.0, eps=1e-06, keepdim=False"),
-    # Losses register their optional weights as buffers, never as parameters.
+    # Losses register their optional weights as buffers, never as parameters: the weighted ones
+    # say so with _weights, or a CrossEntropyLoss(weight=...) would seem to register nothing.
     LayerSpec("L1Loss", LOSS),
     LayerSpec("MSELoss", LOSS),
-    LayerSpec("CrossEntropyLoss", f"weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean', label_smoothing=0.0"),
-    LayerSpec("NLLLoss", f"weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'"),
-    LayerSpec("BCELoss", WEIGHTED_LOSS),
-    LayerSpec("BCEWithLogitsLoss", f"{WEIGHTED_LOSS}, pos_weight=None"),
+    LayerSpec(
+        "CrossEntropyLoss",
+        "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean', label_smoothing=0.0",
+        _weights("weight"),
+    ),
+    LayerSpec("NLLLoss", "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'", _weights("weight")),
+    LayerSpec("BCELoss", WEIGHTED_LOSS, _weights("weight")),
+    LayerSpec("BCEWithLogitsLoss", f"{WEIGHTED_LOSS}, pos_weight=None", _weights("weight", "pos_weight")),
     LayerSpec("KLDivLoss", f"{LOSS}, log_target=False"),
     LayerSpec("HuberLoss", "reduction='mean', delta=1.0"),
     LayerSpec("SmoothL1Loss", f"{LOSS}, beta=1.0"),
@@ -56,8 +80,8 @@ LAYERS = [
     LayerSpec("HingeEmbeddingLoss", f"margin=1.0, {LOSS}"),
     LayerSpec("CosineEmbeddingLoss", f"margin=0.0, {LOSS}"),
     LayerSpec("MultiLabelMarginLoss", LOSS),
-    LayerSpec("MultiLabelSoftMarginLoss", WEIGHTED_LOSS),
-    LayerSpec("MultiMarginLoss", f"p=1, margin=1.0, {WEIGHTED_LOSS}"),
+    LayerSpec("MultiLabelSoftMarginLoss", WEIGHTED_LOSS, _weights("weight")),
+    LayerSpec("MultiMarginLoss", f"p=1, margin=1.0, {WEIGHTED_LOSS}", _weights("weight")),
     LayerSpec("TripletMarginLoss", f"margin=1.0, p=2.0, eps=1e-06, swap=False, {LOSS}"),
     LayerSpec("TripletMarginWithDistanceLoss", "*, distance_function=None, margin=1.0, swap=False, reduction='mean'"),
 ]

@@ -120,7 +120,7 @@ class Built:
     """What a constructor registers, in registration order."""
 
     params: list[tuple[str, tuple[Dim, ...] | None, str | None]] = field(default_factory=list)
-    buffers: list[tuple[str, tuple[Dim, ...] | None, str | None]] = field(default_factory=list)
+    buffers: list[tuple[str, tuple[Dim, ...] | ParamVal | None, str | None]] = field(default_factory=list)
     children: list[tuple[str, ModuleVal]] = field(default_factory=list)
     entries: list[Entry] | None = None
 
@@ -135,10 +135,18 @@ class Built:
             return
         self.buffers.append((name, tuple(dims), condition if when is None else None))
 
+    def tensor(self, name: str, value: Any, condition: str | None = None) -> None:
+        """Register a tensor argument as a buffer: the very tensor when the analysis has one (so a
+        buffer passed on is counted once, as `named_buffers()` does), else by its dims."""
+        self.buffers.append((name, value if isinstance(value, ParamVal) else getattr(value, "dims", None), condition))
+
     def members(self) -> Members:
+        def tensor(d: Any) -> ParamVal:
+            return d if isinstance(d, ParamVal) else ParamVal(d)
+
         return Members(
-            params={n: Slot(ParamVal(d), c) for n, d, c in self.params},
-            buffers={n: Slot(ParamVal(d), c) for n, d, c in self.buffers},
+            params={n: Slot(tensor(d), c) for n, d, c in self.params},
+            buffers={n: Slot(tensor(d), c) for n, d, c in self.buffers},
             children={n: Slot(m) for n, m in self.children},
             entries=self.entries,
         )
