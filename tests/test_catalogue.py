@@ -38,6 +38,9 @@ from torchwire.catalogue import CATALOGUE
 from torchwire.catalogue.spec import REQUIRED
 from torchwire.engine.analysis import analyze
 
+# PyTorch's own advice when it builds a TransformerEncoder without batch_first: not ours to act on.
+pytestmark = pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning")
+
 # ---------------------------------------------------------------------------------------------
 # Cases: constructor calls as text. Each is both pasted into analysed source and evaluated with
 # real torch, so keep them to `nn.` and `torch.` expressions.
@@ -47,8 +50,13 @@ LINEAR = [
     "nn.Linear(4, 3, bias=False)",
     "nn.Linear(4, 3, False)",
     "nn.Linear(in_features=7, out_features=2)",
+    "nn.Linear(4, 3, bias=None)",
+    "nn.Linear(4, 3, True, None, None)",
+    "nn.Linear(*[3, 4])",
+    "nn.Linear(**{'in_features': 3, 'out_features': 4})",
     "nn.Bilinear(3, 4, 5)",
     "nn.Bilinear(3, 4, 5, bias=False)",
+    "nn.Bilinear(3, 4, 5, False)",
     "nn.Bilinear(in1_features=2, in2_features=2, out_features=1)",
 ]
 
@@ -64,6 +72,9 @@ CONV = [
     "nn.Conv2d(3, 6, kernel_size=[1, 7], padding=(0, 3))",
     "nn.Conv2d(3, 6, 3, 1, 1, 1, 1, False)",
     "nn.Conv2d(4, 4, 3, padding='same', padding_mode='reflect')",
+    "nn.Conv2d(2, 4, kernel_size=(3, 3), stride=(2, 2), dilation=2, groups=2, padding_mode='circular', padding=1)",
+    "nn.Conv2d(2 * 2, 8 // 2, 1 + 2)",
+    "nn.Conv1d(4, 8, 3, padding='valid', bias=0)",
     "nn.Conv3d(2, 4, 3)",
     "nn.Conv3d(2, 4, (1, 3, 3), groups=2)",
     "nn.Conv3d(2, 4, 3, bias=False)",
@@ -73,6 +84,8 @@ CONV = [
     "nn.ConvTranspose2d(8, 4, 2, stride=2)",
     "nn.ConvTranspose2d(8, 4, (2, 3), groups=4, bias=False)",
     "nn.ConvTranspose2d(4, 6, 3, 2, 1, 1, 2)",
+    "nn.ConvTranspose2d(4, 8, kernel_size=3, stride=2, padding=1, output_padding=1, groups=4, bias=False, dilation=1)",
+    "nn.ConvTranspose1d(in_channels=4, out_channels=4, kernel_size=1, groups=4)",
     "nn.ConvTranspose3d(4, 2, 3)",
     "nn.ConvTranspose3d(6, 9, (1, 2, 3), groups=3)",
 ]
@@ -87,26 +100,34 @@ NORMALIZATION = [
     "nn.BatchNorm2d(4, 1e-5, 0.1, False, False)",
     "nn.BatchNorm3d(4, affine=False, track_running_stats=False)",
     "nn.BatchNorm3d(4)",
+    "nn.BatchNorm1d(4, affine=0)",
     "nn.SyncBatchNorm(8)",
     "nn.SyncBatchNorm(8, affine=False)",
+    "nn.SyncBatchNorm(8, 1e-5, 0.1, True, False)",
     "nn.InstanceNorm1d(4)",
     "nn.InstanceNorm2d(4, affine=True)",
     "nn.InstanceNorm2d(4, track_running_stats=True)",
     "nn.InstanceNorm3d(4, affine=True, track_running_stats=True)",
     "nn.InstanceNorm2d(4, affine=True, bias=False)",
+    "nn.InstanceNorm1d(4, 1e-5, 0.1, True, True)",
+    "nn.InstanceNorm1d(4, affine=False, track_running_stats=True)",
     "nn.LayerNorm(8)",
     "nn.LayerNorm([4, 5])",
     "nn.LayerNorm((2, 3, 4))",
     "nn.LayerNorm(8, elementwise_affine=False)",
     "nn.LayerNorm(8, bias=False)",
     "nn.LayerNorm(8, 1e-6, False)",
+    "nn.LayerNorm(8, 1e-5, True, False)",
+    "nn.LayerNorm([8], elementwise_affine=True, bias=False)",
     "nn.RMSNorm(8)",
     "nn.RMSNorm([3, 4])",
     "nn.RMSNorm(8, elementwise_affine=False)",
+    "nn.RMSNorm(8, 1e-6, True)",
     "nn.GroupNorm(2, 8)",
     "nn.GroupNorm(4, 8, affine=False)",
     "nn.GroupNorm(2, 8, bias=False)",
     "nn.GroupNorm(1, 6, 1e-3)",
+    "nn.GroupNorm(2, 4, affine=False, bias=False)",
 ]
 
 SPARSE = [
@@ -119,6 +140,10 @@ SPARSE = [
     "nn.EmbeddingBag(10, 4, mode='sum')",
     "nn.EmbeddingBag(10, 3, mode='max', include_last_offset=True)",
     "nn.EmbeddingBag(10, 3, padding_idx=2)",
+    "nn.EmbeddingBag(10, 4, 2.0)",
+    "nn.Embedding(10, 4, None, None, 2.0, False, False, None, True)",
+    "nn.Embedding(3, 2, _weight=torch.zeros(3, 2))",
+    "nn.EmbeddingBag(3, 2, _weight=torch.zeros(3, 2))",
 ]
 
 RECURRENT = [
@@ -128,6 +153,7 @@ RECURRENT = [
     "nn.RNN(4, 8, nonlinearity='relu', bias=False)",
     "nn.RNN(4, 8, num_layers=2, bidirectional=True)",
     "nn.RNN(4, 8, 1, 'tanh', False)",
+    "nn.RNN(4, 8, 2, 'tanh', True, False, 0.0, True)",
     "nn.LSTM(10, 20)",
     "nn.LSTM(10, 20, 2)",
     "nn.LSTM(10, 20, bias=False)",
@@ -137,17 +163,23 @@ RECURRENT = [
     "nn.LSTM(10, 20, 3, True, True, 0.1, True)",
     "nn.LSTM(10, 20, 2, batch_first=True, proj_size=5, bias=False)",
     "nn.LSTM(input_size=3, hidden_size=6, num_layers=3, bidirectional=True, proj_size=2)",
+    "nn.LSTM(10, 20, 1, True, False, 0.0, False, 3)",
+    "nn.LSTM(10, 20, proj_size=0)",
+    "nn.LSTM(4, 8, bidirectional=1)",
     "nn.GRU(4, 8)",
     "nn.GRU(4, 8, 3)",
     "nn.GRU(4, 8, 2, bidirectional=True, bias=False)",
     "nn.GRU(4, 8, 1, False)",
+    "nn.GRU(4, 8, 2, True, False, 0.0, True)",
     "nn.RNNCell(4, 8)",
     "nn.RNNCell(4, 8, bias=False)",
     "nn.RNNCell(4, 8, nonlinearity='relu')",
+    "nn.RNNCell(4, 8, True, 'relu')",
     "nn.LSTMCell(4, 8)",
     "nn.LSTMCell(4, 8, False)",
     "nn.GRUCell(4, 8)",
     "nn.GRUCell(4, 8, bias=False)",
+    "nn.GRUCell(hidden_size=8, input_size=4)",
 ]
 
 TRANSFORMER = [
@@ -159,23 +191,38 @@ TRANSFORMER = [
     "nn.MultiheadAttention(8, 2, kdim=4, vdim=4, bias=False, add_bias_kv=True)",
     "nn.MultiheadAttention(8, 2, 0.1, True, True, True)",
     "nn.MultiheadAttention(8, 1, batch_first=True)",
+    "nn.MultiheadAttention(8, 2, kdim=4)",
+    "nn.MultiheadAttention(8, 2, vdim=4)",
+    "nn.MultiheadAttention(8, 2, kdim=None, vdim=None)",
+    "nn.MultiheadAttention(embed_dim=6, num_heads=3, kdim=2, vdim=2)",
     "nn.TransformerEncoderLayer(8, 2, 16)",
     "nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, bias=False)",
     "nn.TransformerEncoderLayer(8, 2, 16, activation='gelu')",
     "nn.TransformerEncoderLayer(8, 2, 16, activation=nn.GELU())",
     "nn.TransformerEncoderLayer(8, 2, 16, norm_first=True, batch_first=True)",
     "nn.TransformerEncoderLayer(d_model=8, nhead=4, dim_feedforward=12, layer_norm_eps=1e-6)",
+    "nn.TransformerEncoderLayer(8, 2, 16, activation=nn.PReLU())",
+    "nn.TransformerEncoderLayer(4, 1)",
     "nn.TransformerDecoderLayer(8, 2, 16)",
     "nn.TransformerDecoderLayer(8, 2, 16, bias=False)",
     "nn.TransformerDecoderLayer(8, 2, 16, activation=nn.ReLU())",
+    "nn.TransformerDecoderLayer(8, 2, 16, activation=nn.PReLU(3))",
+    "nn.TransformerDecoderLayer(8, 2, 16, norm_first=True, activation='gelu')",
     "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2)",
     "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2, norm=nn.LayerNorm(8))",
     "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, bias=False), num_layers=1)",
+    "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, activation=nn.PReLU()), 3)",
+    "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2, enable_nested_tensor=False)",
+    "nn.TransformerEncoder(encoder_layer=nn.TransformerEncoderLayer(8, 2, 16), num_layers=2, norm=nn.RMSNorm(8))",
     "nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 2)",
     "nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 2, norm=nn.LayerNorm(8))",
     "nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=16)",
     "nn.Transformer(8, 2, 2, 1, 16, bias=False)",
     "nn.Transformer(8, 2, 1, 2, 16, activation='gelu')",
+    "nn.Transformer(8, 2, 2, 1, 16, activation=nn.PReLU())",
+    "nn.Transformer(8, 2, 1, 1, 16, custom_encoder=nn.Linear(8, 8))",
+    "nn.Transformer(8, 2, 1, 1, 16, custom_decoder=nn.Linear(8, 8))",
+    "nn.Transformer(8, 2, 1, 1, 16, custom_encoder=nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2))",
     "nn.Transformer()",
 ]
 
@@ -184,6 +231,22 @@ ACTIVATION = [
     "nn.PReLU(num_parameters=3)",
     "nn.PReLU(8, init=0.1)",
     "nn.PReLU(4, 0.2)",
+    "nn.PReLU(num_parameters=1, init=0.5)",
+]
+
+# Losses register their weight tensors as buffers.
+LOSSES = [
+    "nn.CrossEntropyLoss()",
+    "nn.CrossEntropyLoss(weight=torch.ones(3))",
+    "nn.CrossEntropyLoss(torch.ones(3), label_smoothing=0.1)",
+    "nn.NLLLoss(torch.ones(4))",
+    "nn.BCELoss(weight=torch.ones(2, 3))",
+    "nn.BCEWithLogitsLoss()",
+    "nn.BCEWithLogitsLoss(pos_weight=torch.ones(5))",
+    "nn.BCEWithLogitsLoss(torch.ones(2), pos_weight=torch.ones(5))",
+    "nn.MultiLabelSoftMarginLoss(weight=torch.ones(3))",
+    "nn.MultiMarginLoss(weight=torch.zeros(3))",
+    "nn.MultiMarginLoss(2, 0.5, torch.ones(4))",
 ]
 
 # A sample of the modules that register nothing: the analysis must not invent anything for them.
@@ -221,7 +284,6 @@ PARAMETERLESS = [
     "nn.LocalResponseNorm(2)",
     "nn.CrossMapLRN2d(3)",
     "nn.L1Loss()",
-    "nn.CrossEntropyLoss(label_smoothing=0.1)",
     "nn.CTCLoss()",
     "nn.GaussianNLLLoss()",
     "nn.TripletMarginWithDistanceLoss(margin=0.5)",
@@ -232,9 +294,20 @@ CONTAINERS = [
     "nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU())",
     "nn.ModuleList([nn.Linear(2, 2), nn.LSTM(2, 3)])",
     "nn.ModuleDict({'a': nn.Linear(2, 3), 'b': nn.Conv1d(1, 2, 3)})",
+    "nn.ModuleDict({'b': nn.Linear(2, 3), 'a': nn.PReLU()})",
+    "nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 3), nn.LayerNorm(3)))",
+    "nn.Sequential(nn.Linear(2, 2), nn.Identity(), nn.PReLU(2))",
+    "nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])",
+    "nn.Sequential(*[nn.Linear(4, 4) for _ in range(2)])",
+    "nn.ParameterList([nn.Parameter(torch.zeros(2, 3)), nn.Parameter(torch.zeros(4))])",
+    "nn.ModuleList()",
+    "nn.Sequential()",
+    "nn.ParameterList()",
 ]
 
-CASES = LINEAR + CONV + NORMALIZATION + SPARSE + RECURRENT + TRANSFORMER + ACTIVATION + PARAMETERLESS + CONTAINERS
+CASES = (
+    LINEAR + CONV + NORMALIZATION + SPARSE + RECURRENT + TRANSFORMER + ACTIVATION + LOSSES + PARAMETERLESS + CONTAINERS
+)
 
 # One constructor call per lazy entry: the analysis cannot know their shapes before a forward.
 LAZY = [
@@ -247,7 +320,7 @@ LAZY = [
     "nn.LazyConvTranspose2d(8, 2, stride=2)",
     "nn.LazyConvTranspose3d(8, 3)",
     "nn.LazyBatchNorm1d()",
-    "nn.LazyBatchNorm2d(affine=False)",
+    "nn.LazyBatchNorm2d(eps=1e-3)",
     "nn.LazyBatchNorm3d()",
     "nn.LazyInstanceNorm1d()",
     "nn.LazyInstanceNorm2d()",
@@ -271,10 +344,13 @@ def _layer_name(call: str) -> str:
     return re.match(r"nn\.(\w+)\(", call).group(1)
 
 
-def _analysed(call: str):
-    analysis = analyze(SOURCE.format(call=call), "case.py")
-    (cls,) = analysis.module_classes
+def _analysed_source(text: str):
+    (cls,) = analyze(text, "case.py").module_classes
     return cls
+
+
+def _analysed(call: str):
+    return _analysed_source(SOURCE.format(call=call))
 
 
 def _real(call: str) -> torch.nn.Module:
@@ -376,6 +452,30 @@ def test_every_registering_entry_has_cases():
     covered = {_layer_name(call) for call in CASES}
     registering = {s.name for s in SPECS if s.build is not None}
     assert registering - covered == set()
+
+
+SHARED_BUFFER = """\
+import torch
+import torch.nn as nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("class_weights", torch.ones(3))
+        self.loss = nn.CrossEntropyLoss(weight=self.class_weights)
+        self.other = nn.BCEWithLogitsLoss(pos_weight=torch.ones(2))
+"""
+
+
+def test_buffer_passed_to_a_loss_is_counted_once():
+    # named_buffers() skips a tensor it has already yielded: `loss.weight` is `class_weights`.
+    rows = _analysed_source(SHARED_BUFFER).buffers()
+    namespace: dict = {}
+    exec(SHARED_BUFFER, namespace)
+    with torch.device("meta"):
+        real = namespace["M"]()
+    assert [(r.name, r.shape) for r in rows] == [(n, list(b.shape)) for n, b in real.named_buffers()]
 
 
 # ---------------------------------------------------------------------------------------------
