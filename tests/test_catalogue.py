@@ -13,6 +13,8 @@ to the installed PyTorch (the version pinned in pyproject.toml):
   `named_parameters()` and `named_buffers()` names and shapes must be equal, order included;
 * lazy modules: the analysis reports one unknown row instead of guessing shapes.
 
+A case that fails points at a catalogue entry, or at the interpreter that feeds it arguments.
+
 torch is a test dependency that CI installs, so without it these tests fail under CI=true and
 are skipped only on a developer machine that lacks it.
 """
@@ -430,22 +432,22 @@ def test_signature_matches_pytorch(spec):
 # Parameters and buffers
 
 
+def _assert_same(rows, named) -> None:
+    """Analysed rows against real `named_parameters()`/`named_buffers()` of `self.m`: same names and
+    shapes in the same order. The arguments are literals, so no row may be conditional, unknown or
+    stand for several copies."""
+    assert [(r.name, r.shape) for r in rows] == [(f"m.{n}", list(t.shape)) for n, t in named]
+    assert [(r.name, r.condition, r.unknown, r.repeat) for r in rows] == [(r.name, None, None, 1) for r in rows]
+
+
 @pytest.mark.parametrize("call", CASES, ids=CASES)
 def test_parameters_match_pytorch(call):
-    cls = _analysed(call)
-    rows = cls.parameters()
-    real = _real(call)
-    assert [(r.name, r.shape) for r in rows] == [(f"m.{n}", list(p.shape)) for n, p in real.named_parameters()]
-    assert [(r.name, r.condition, r.unknown, r.repeat) for r in rows] == [(r.name, None, None, 1) for r in rows]
+    _assert_same(_analysed(call).parameters(), _real(call).named_parameters())
 
 
 @pytest.mark.parametrize("call", CASES, ids=CASES)
 def test_buffers_match_pytorch(call):
-    cls = _analysed(call)
-    rows = cls.buffers()
-    real = _real(call)
-    assert [(r.name, r.shape) for r in rows] == [(f"m.{n}", list(b.shape)) for n, b in real.named_buffers()]
-    assert [(r.name, r.condition, r.unknown, r.repeat) for r in rows] == [(r.name, None, None, 1) for r in rows]
+    _assert_same(_analysed(call).buffers(), _real(call).named_buffers())
 
 
 def test_every_registering_entry_has_cases():

@@ -66,7 +66,11 @@ LAYERS = [
         "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean', label_smoothing=0.0",
         _weights("weight"),
     ),
-    LayerSpec("NLLLoss", "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'", _weights("weight")),
+    LayerSpec(
+        "NLLLoss",
+        "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'",
+        _weights("weight"),
+    ),
     LayerSpec("BCELoss", WEIGHTED_LOSS, _weights("weight")),
     LayerSpec("BCEWithLogitsLoss", f"{WEIGHTED_LOSS}, pos_weight=None", _weights("weight", "pos_weight")),
     LayerSpec("KLDivLoss", f"{LOSS}, log_target=False"),

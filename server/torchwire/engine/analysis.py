@@ -1,8 +1,9 @@
-"""The engine's one entry point: `analyze(text, path, config)`.
+"""The engine's entry points: `analyze(text, path, config)` for one text, and
+`DocumentAnalyzer` for a document that changes (the language server keeps one per open file).
 
 text -> ast -> module model (classes, what they register, forward() dataflow) -> rules ->
-findings with lazy fixes. The CLI, the language server, the tests and the benchmarks all call
-this and nothing else.
+findings with lazy fixes. The CLI, the language server, the tests and the benchmarks all come
+through here.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Iterable
 
 from ..config import Config
 from .dataflow import MethodFlow, analyze_methods
 from .findings import Finding, Severity
-from .interpreter import Budget, Interpreter
-from .model import FileContext, ModuleClass
+from .interpreter import Budget, Interpreter, Observation
+from .model import FileContext, ModuleClass, statement_lines
 from .noqa import suppressed
 from .source import Position, Range, SourceText
 
@@ -25,13 +27,41 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class RuleContext:
-    """What a rule reads: the source, the module model and the dataflow of each class."""
+class Document:
+    """The current version of a file. The language server keeps one per open document and
+    updates it in place, so that fixes computed later read the text as it is then."""
 
     source: SourceText
     tree: ast.Module
     file: FileContext
+
+
+@dataclass
+class RuleContext:
+    """What a rule reads: the document, and which of its top-level statements to look at."""
+
+    doc: Document
+    scope: set[int] | None = None  # ids of top-level statements to analyse; None: all
     _flows: dict[int, dict[str, MethodFlow]] = field(default_factory=dict)
+
+    @property
+    def source(self) -> SourceText:
+        return self.doc.source
+
+    @property
+    def tree(self) -> ast.Module:
+        return self.doc.tree
+
+    @property
+    def file(self) -> FileContext:
+        return self.doc.file
+
+    def in_scope(self, top: ast.stmt) -> bool:
+        return self.scope is None or id(top) in self.scope
+
+    @property
+    def module_classes(self) -> list[ModuleClass]:
+        return [c for c in self.file.module_classes if self.in_scope(c.top)]
 
     def flows(self, cls: ModuleClass) -> dict[str, MethodFlow]:
         key = id(cls)
@@ -40,19 +70,31 @@ class RuleContext:
         return self._flows[key]
 
     @cached_property
-    def observations(self) -> list:
-        """Observations from interpreting every module class's __init__ and the module-level
-        code (in source order)."""
-        for cls in self.file.module_classes:
+    def observations(self) -> list[Observation]:
+        """What interpreting the in-scope code recorded: each class's __init__, each function,
+        each module-level statement (each observes only inside itself)."""
+        for cls in self.module_classes:
             cls.root  # interpreting __init__ records the class's observations
-        interp = Interpreter(self.file, observe=True)
-        try:
-            interp.run_module_level([s for s in self.tree.body if not isinstance(s, (ast.ClassDef,))])
-            for fn in self.file.functions.values():
-                Interpreter(self.file, observe=True).run_function(fn)
-        except (Budget, RecursionError):
-            pass
-        return sorted(self.file.observations.values(), key=lambda o: (o.node.lineno, o.node.col_offset))
+        for stmt in self.tree.body:
+            if not self.in_scope(stmt) or isinstance(stmt, ast.ClassDef):
+                continue
+            try:
+                interp = Interpreter(self.file, observe=True, within=statement_lines(stmt))
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    interp.run_function(stmt)
+                else:
+                    interp.run_module_level([stmt])
+            except (Budget, RecursionError):
+                continue
+        found = [o for o in self.file.observations.values() if self.scope is None or self._inside_scope(o.node)]
+        return sorted(found, key=lambda o: (o.node.lineno, o.node.col_offset))
+
+    def _inside_scope(self, node: ast.AST) -> bool:
+        return any(first <= node.lineno <= last for first, last in self._scope_lines)
+
+    @cached_property
+    def _scope_lines(self) -> list[tuple[int, int]]:
+        return [statement_lines(s) for s in self.tree.body if self.in_scope(s)]
 
 
 @dataclass
@@ -61,6 +103,7 @@ class Analysis:
     tree: ast.Module | None
     file: FileContext | None
     findings: list[Finding]
+    doc: Document | None = None
 
     @property
     def module_classes(self) -> list[ModuleClass]:
@@ -71,49 +114,55 @@ def uses_torch(text: str) -> bool:
     return "torch" in text
 
 
-def parse(source: SourceText) -> tuple[ast.Module | None, Finding | None]:
+def syntax_error_finding(source: SourceText, error: SyntaxError) -> Finding:
+    line = min(max((error.lineno or 1) - 1, 0), max(len(source.lines) - 1, 0))
+    col = source.column(line + 1, max((error.offset or 1) - 1, 0)) if error.offset else 0
+    col = min(col, len(source.line(line)))
+    rng = Range(Position(line, col), Position(line, col))
+    return Finding("TW000", f"Syntax error: {error.msg}", rng, Severity.ERROR, path=source.path)
+
+
+def parse_module(text: str, path: str) -> ast.Module:
+    """`ast.parse`, quiet about invalid escape sequences; raises SyntaxError for anything that
+    cannot be parsed (including nesting too deep for the parser)."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            return ast.parse(source.text, filename=source.path), None
-    except SyntaxError as error:
-        line = max((error.lineno or 1) - 1, 0)
-        col = source.column(line + 1, max((error.offset or 1) - 1, 0)) if error.offset else 0
-        col = min(col, len(source.line(line)))
-        rng = Range(Position(line, col), Position(line, col))
-        return None, Finding("TW000", f"Syntax error: {error.msg}", rng, Severity.ERROR, path=source.path)
-    except (RecursionError, MemoryError, ValueError) as error:
-        msg = "nested too deeply to parse" if isinstance(error, RecursionError) else str(error)
-        return None, Finding("TW000", f"Cannot parse this file: {msg}", Range(Position(0, 0), Position(0, 0)), Severity.ERROR, path=source.path)
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=path)
+    except SyntaxError:
+        raise
+    except (RecursionError, MemoryError) as error:
+        raise SyntaxError("nested too deeply to parse" if isinstance(error, RecursionError) else "too large to parse") from None
+    except ValueError as error:  # e.g. null bytes
+        raise SyntaxError(str(error)) from None
 
 
-def analyze(text: str, path: str = "<unknown>", config: Config | None = None) -> Analysis:
-    """Analyse one file's text. Never imports or runs it."""
+def run_rules(ctx: RuleContext, config: Config) -> list[Finding]:
     from ..rules import ALL_RULES
 
-    config = config or Config()
-    source = SourceText(text, path)
-    if not uses_torch(text):
-        return Analysis(source, None, None, [])
-    tree, error = parse(source)
-    if tree is None:
-        findings = [error] if error is not None and config.enabled("TW000") else []
-        return Analysis(source, None, None, findings)
-    file = FileContext(source, tree)
-    ctx = RuleContext(source, tree, file)
     findings: list[Finding] = []
     for rule in ALL_RULES:
         if not config.enabled(rule.code):
             continue
         try:
             for finding in rule.check(ctx):
-                finding.path = path
+                finding.path = ctx.source.path
                 finding.severity = config.severity_of(finding.code, finding.severity)
-                if not suppressed(source.line(finding.range.start.line), finding.code):
+                if not suppressed(ctx.source.line(finding.range.start.line), finding.code):
                     findings.append(finding)
         except (Budget, RecursionError):
             continue
         except Exception:  # a bug in one rule must not take the others (or the editor) down
-            log.exception("rule %s failed on %s", rule.code, path)
-    findings.sort(key=lambda f: (f.range.start, f.code))
-    return Analysis(source, tree, file, findings)
+            log.exception("rule %s failed on %s", rule.code, ctx.source.path)
+    return findings
+
+
+def analyze(text: str, path: str = "<unknown>", config: Config | None = None) -> Analysis:
+    """Analyse one file's text. Never imports or runs it."""
+    from .incremental import DocumentAnalyzer
+
+    return DocumentAnalyzer(path, config).update(text)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.range.start, f.range.end, f.code))

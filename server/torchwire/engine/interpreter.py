@@ -134,17 +134,23 @@ BUILTIN_NAMES = {
 
 
 class Interpreter:
-    def __init__(self, ctx: "FileContext", observe: bool):
+    def __init__(self, ctx: "FileContext", observe: bool, within: tuple[int, int] | None = None):
         self.ctx = ctx
         self.observe = observe
+        # Observations are recorded only on the code being analysed (these 1-based lines), not
+        # on helpers it reaches elsewhere in the file: those are analysed on their own.
+        self.within = within
         self.steps = 0
         self.source = ctx.source
 
     # ------------------------------------------------------------------ observations
 
     def note(self, kind: str, node: ast.AST, **data: Any) -> None:
-        if self.observe:
-            self.ctx.observations.setdefault((kind, id(node)), Observation(kind, node, data))
+        if not self.observe:
+            return
+        if self.within is not None and not (self.within[0] <= node.lineno <= self.within[1]):
+            return
+        self.ctx.observations.setdefault((kind, id(node)), Observation(kind, node, data))
 
     def note_shared(self, node: ast.AST, module: ModuleVal, **data: Any) -> None:
         """One module instance repeated (reported once, where the repetition is written)."""

@@ -35,6 +35,7 @@ class ModuleClass:
     name: str
     node: ast.ClassDef
     ctx: "FileContext"
+    top: ast.stmt  # the file's top-level statement holding it (itself, or a function)
     local_bases: list["ModuleClass"] = field(default_factory=list)
     spec_base: LayerSpec | None = None  # subclass of a torch.nn layer or container
     evidence: str | None = None  # why it is a module: "nn.Module", "Block", "heuristic", ...
@@ -79,7 +80,7 @@ class ModuleClass:
         Interpreting it is what records this class's observations."""
         module = ModuleVal(display=self.name, qualified=self.name, node=self.node, cls=self)
         module._members = Members()
-        interp = Interpreter(self.ctx, observe=True)
+        interp = Interpreter(self.ctx, observe=True, within=statement_lines(self.node))
         try:
             interp.run_init(self, module, [], {})
         except Budget as reason:
@@ -121,6 +122,12 @@ class ModuleClass:
         return named_tensors(self.root, "buffers")
 
 
+def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
+    """The 1-based lines a statement spans, its decorators included."""
+    first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
+    return first, stmt.end_lineno or stmt.lineno
+
+
 def _registered_modules(module: ModuleVal) -> list[ModuleVal]:
     out: list[ModuleVal] = []
     for child in module.members.child_modules():
@@ -154,7 +161,7 @@ class FileContext:
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self._constants: dict[str, ast.expr] = {}
         self._globals_cache: dict[str, Any] = {}
-        self._collect(tree.body, top=True)
+        self._collect(tree.body, at_top_level=True)
         for cls in self.all_classes:
             self._resolve_bases(cls)
         for cls in self.all_classes:
@@ -162,24 +169,27 @@ class FileContext:
 
     # ------------------------------------------------------------------ discovery
 
-    def _collect(self, body: list[ast.stmt], top: bool) -> None:
+    def _collect(self, body: list[ast.stmt], at_top_level: bool, holder: ast.stmt | None = None) -> None:
+        """Classes (also those defined inside functions), functions and constants. `holder` is
+        the file's top-level statement being walked (None while walking the top level)."""
         for stmt in body:
+            top = holder or stmt
             if isinstance(stmt, ast.ClassDef):
-                cls = ModuleClass(stmt.name, stmt, self)
+                cls = ModuleClass(stmt.name, stmt, self, top)
                 self.classes[stmt.name] = cls
                 self.all_classes.append(cls)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if top:
+                if at_top_level:
                     self.functions[stmt.name] = stmt
-                self._collect(stmt.body, top=False)  # classes defined inside functions
-            elif top and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                self._collect(stmt.body, False, top)  # classes defined inside functions
+            elif at_top_level and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 if len(targets) == 1 and isinstance(targets[0], ast.Name) and stmt.value is not None:
                     self._constants[targets[0].id] = stmt.value
             elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
-                self._collect(stmt.body, top)
-                for extra in getattr(stmt, "orelse", []), *[h.body for h in getattr(stmt, "handlers", [])]:
-                    self._collect(extra, top)
+                # Still the top level for names: `if TYPE_CHECKING:`, optional imports.
+                for block in (stmt.body, getattr(stmt, "orelse", []), *[h.body for h in getattr(stmt, "handlers", [])]):
+                    self._collect(block, at_top_level, top)
 
     def _resolve_bases(self, cls: ModuleClass) -> None:
         for base in cls.node.bases:

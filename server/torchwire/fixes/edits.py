@@ -17,6 +17,8 @@ from ..engine.source import Position, Range, SourceText
 if TYPE_CHECKING:
     import libcst as cst
 
+    from ..engine.analysis import Document
+
 Transform = Callable[["cst.CSTNode"], "cst.CSTNode"]
 
 
@@ -122,6 +124,27 @@ def _position(text: str, offset: int, first_line: int) -> Position:
     line = text.count("\n", 0, offset)
     column = offset - (text.rfind("\n", 0, offset) + 1)
     return Position(first_line + line, column)
+
+
+def code_fix(doc: "Document", title: str, safe: bool, node: ast.AST, transform: Transform, imports: tuple[str, ...] = ()):
+    """A fix that rewrites `node` with `transform`, adding the imports `imports` (qualified names
+    such as "torch.nn.ModuleList", or modules such as "copy") need. Everything is computed when
+    the fix is asked for, against the document as it is then."""
+    from ..engine.findings import Fix
+
+    def compute() -> list[TextEdit]:
+        edits = rewrite(doc.source, doc.tree, node, transform)
+        for qualified in imports:
+            edits.extend(required_import(doc, qualified))
+        return edits
+
+    return Fix(title, safe, compute)
+
+
+def required_import(doc: "Document", qualified: str) -> list[TextEdit]:
+    if "." not in qualified:
+        return module_name(doc.file.imports, doc.tree, qualified)[1]
+    return spell(doc.file.imports, doc.tree, qualified)[1]
 
 
 # ---------------------------------------------------------------------- imports

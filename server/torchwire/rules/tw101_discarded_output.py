@@ -7,7 +7,7 @@ from typing import Iterator
 
 from ..engine.dataflow import CallSite, ModRef
 from ..engine.findings import Finding, Fix, Severity
-from ..fixes.edits import rewrite
+from ..fixes.edits import code_fix
 from .base import Invalid, Rule
 from .describe import ref_subject
 
@@ -183,7 +183,7 @@ class Branches(nn.Module):
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
-        for cls in ctx.file.module_classes:
+        for cls in ctx.module_classes:
             for flow in ctx.flows(cls).values():
                 for site in flow.calls:
                     if site.bare and _output_matters(site.ref):
@@ -228,12 +228,9 @@ def _fix(ctx, site: CallSite) -> Fix | None:
     if name is None or not isinstance(site.statement, ast.Expr) or site.statement.value is not site.node:
         return None
 
-    def compute():
+    def assign(node):
         import libcst as cst
 
-        def assign(node):
-            return cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=node.value, semicolon=node.semicolon)
+        return cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=node.value, semicolon=node.semicolon)
 
-        return rewrite(ctx.source, ctx.tree, site.statement, assign)
-
-    return Fix(f"Assign the output: `{name} = {ast.unparse(site.node)}`", safe=False, compute=compute)
+    return code_fix(ctx.doc, f"Assign the output: `{name} = {ast.unparse(site.node)}`", False, site.statement, assign)

@@ -6,7 +6,7 @@ import ast
 from typing import Iterator
 
 from ..engine.findings import Finding, Fix, Severity
-from ..fixes.edits import rewrite, spell
+from ..fixes.edits import code_fix, spell
 from .base import Invalid, Rule
 from .describe import parameters_of, plural
 
@@ -164,18 +164,14 @@ def _fix(ctx, node: ast.expr, kind: str) -> Fix | None:
         if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
             return None  # ModuleDict keys must be strings
     qualified = "torch.nn.ModuleDict" if kind == "dict" else "torch.nn.ModuleList"
-    name, imports = spell(ctx.file.imports, ctx.tree, qualified)
+    name, _ = spell(ctx.file.imports, ctx.tree, qualified)
 
-    def compute():
+    def wrap(expr):
         import libcst as cst
 
-        def wrap(expr):
-            empty = (isinstance(expr, cst.List) and not expr.elements) or (isinstance(expr, cst.Dict) and not expr.elements)
-            if isinstance(expr, cst.Tuple):
-                expr = cst.List(elements=expr.elements)
-            args = [] if empty else [cst.Arg(expr)]
-            return cst.Call(func=cst.parse_expression(name), args=args)
+        empty = isinstance(expr, (cst.List, cst.Dict)) and not expr.elements
+        if isinstance(expr, cst.Tuple):
+            expr = cst.List(elements=expr.elements)
+        return cst.Call(func=cst.parse_expression(name), args=[] if empty else [cst.Arg(expr)])
 
-        return [*rewrite(ctx.source, ctx.tree, node, wrap), *imports]
-
-    return Fix(f"Wrap in `{name}(...)`", safe=False, compute=compute)
+    return code_fix(ctx.doc, f"Wrap in `{name}(...)`", False, node, wrap, imports=(qualified,))

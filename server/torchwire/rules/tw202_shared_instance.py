@@ -6,7 +6,7 @@ import ast
 from typing import Iterator
 
 from ..engine.findings import Finding, Fix, Severity
-from ..fixes.edits import module_name, rewrite
+from ..fixes.edits import code_fix, module_name
 from .base import Invalid, Rule
 
 
@@ -175,7 +175,7 @@ def _fix(ctx, node: ast.expr) -> tuple[str, Fix | None]:
     else:
         return "a comprehension that calls the constructor", None
     fresh_call = isinstance(element, ast.Call)
-    copy_name, imports = ("", []) if fresh_call else module_name(ctx.file.imports, ctx.tree, "copy")
+    copy_name = "" if fresh_call else module_name(ctx.file.imports, ctx.tree, "copy")[0]
     element_text = ctx.source.segment(element)
     new_element = element_text if fresh_call else f"{copy_name}.deepcopy({element_text})"
     if count is not None:
@@ -185,15 +185,12 @@ def _fix(ctx, node: ast.expr) -> tuple[str, Fix | None]:
         after_element = source.offset(source.node_range(element).end) - source.offset(source.node_range(node).start)
         replacement = "[" + new_element + source.segment(node)[after_element:]
 
-    def compute():
+    def renew(expr):
         import libcst as cst
 
-        def renew(expr):
-            if isinstance(expr, cst.ListComp):
-                return expr.with_changes(elt=cst.parse_expression(new_element))
-            return cst.parse_expression(replacement)
-
-        return [*rewrite(ctx.source, ctx.tree, node, renew), *imports]
+        if isinstance(expr, cst.ListComp):
+            return expr.with_changes(elt=cst.parse_expression(new_element))
+        return cst.parse_expression(replacement)
 
     title = "Build a new module for each entry" + ("" if fresh_call else " with `copy.deepcopy`")
-    return replacement, Fix(title, safe=False, compute=compute)
+    return replacement, code_fix(ctx.doc, title, False, node, renew, imports=() if fresh_call else ("copy",))

@@ -6,8 +6,9 @@ import ast
 from typing import Iterator
 
 from ..engine.findings import Finding, Fix, Severity
-from ..fixes.edits import rewrite, spell
+from ..fixes.edits import code_fix, spell
 from .base import Invalid, Rule
+from .cst_helpers import elements_as_args
 
 ERRORS = {
     "ModuleList": 'NotImplementedError: Module [ModuleList] is missing the required "forward" function',
@@ -145,7 +146,7 @@ class Net(nn.Module):
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
-        for cls in ctx.file.module_classes:
+        for cls in ctx.module_classes:
             for flow in ctx.flows(cls).values():
                 for site in flow.container_calls:
                     container = site.ref.single
@@ -164,23 +165,17 @@ def _fix(ctx, construction: ast.AST | None) -> Fix | None:
     """Build the ModuleList as an nn.Sequential where it is constructed."""
     if not isinstance(construction, ast.Call) or len(construction.args) > 1 or construction.keywords:
         return None
-    name, imports = spell(ctx.file.imports, ctx.tree, "torch.nn.Sequential")
+    name, _ = spell(ctx.file.imports, ctx.tree, "torch.nn.Sequential")
 
-    def compute():
+    def to_sequential(call):
         import libcst as cst
 
-        def to_sequential(call):
-            if not call.args:
-                return call.with_changes(func=cst.parse_expression(name))
-            (arg,) = call.args
-            if isinstance(arg.value, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in arg.value.elements):
-                elements = arg.value.elements
-                args = [cst.Arg(e.value, comma=e.comma) for e in elements]
-                if args:
-                    args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                return call.with_changes(func=cst.parse_expression(name), args=args)
-            return call.with_changes(func=cst.parse_expression(name), args=[arg.with_changes(star="*")])
+        func = cst.parse_expression(name)
+        if not call.args:
+            return call.with_changes(func=func)
+        (arg,) = call.args
+        if isinstance(arg.value, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in arg.value.elements):
+            return call.with_changes(func=func, args=elements_as_args(arg.value.elements))
+        return call.with_changes(func=func, args=[arg.with_changes(star="*")])
 
-        return [*rewrite(ctx.source, ctx.tree, construction, to_sequential), *imports]
-
-    return Fix("Build it as an `nn.Sequential`", safe=True, compute=compute)
+    return code_fix(ctx.doc, "Build it as an `nn.Sequential`", True, construction, to_sequential, imports=("torch.nn.Sequential",))

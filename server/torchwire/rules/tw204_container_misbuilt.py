@@ -6,8 +6,9 @@ import ast
 from typing import Iterator
 
 from ..engine.findings import Finding, Fix, Severity
-from ..fixes.edits import rewrite
+from ..fixes.edits import code_fix
 from .base import Invalid, Rule
+from .cst_helpers import elements_as_args
 
 
 class ContainerMisbuilt(Rule):
@@ -173,35 +174,26 @@ def _unpack_fix(ctx, call: ast.Call) -> Fix | None:
     if len(call.args) != 1 or call.keywords or isinstance(call.args[0], ast.Starred):
         return None
 
-    def compute():
+    def unpack(node):
         import libcst as cst
 
-        def unpack(node):
-            (arg,) = node.args
-            if isinstance(arg.value, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in arg.value.elements):
-                args = [cst.Arg(e.value, comma=e.comma) for e in arg.value.elements]
-                if args:
-                    args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                return node.with_changes(args=args)
-            return node.with_changes(args=[arg.with_changes(star="*")])
+        (arg,) = node.args
+        if isinstance(arg.value, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in arg.value.elements):
+            return node.with_changes(args=elements_as_args(arg.value.elements))
+        return node.with_changes(args=[arg.with_changes(star="*")])
 
-        return rewrite(ctx.source, ctx.tree, call, unpack)
-
-    return Fix("Pass the modules as separate arguments", safe=True, compute=compute)
+    return code_fix(ctx.doc, "Pass the modules as separate arguments", True, call, unpack)
 
 
 def _wrap_fix(ctx, call: ast.Call) -> Fix | None:
     if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
         return None
 
-    def compute():
+    def wrap(node):
         import libcst as cst
 
-        def wrap(node):
-            elements = [cst.Element(a.value, comma=a.comma) for a in node.args]
-            elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            return node.with_changes(args=[cst.Arg(cst.List(elements))])
+        elements = [cst.Element(a.value, comma=a.comma) for a in node.args]
+        elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(args=[cst.Arg(cst.List(elements))])
 
-        return rewrite(ctx.source, ctx.tree, call, wrap)
-
-    return Fix("Put the modules in a list", safe=True, compute=compute)
+    return code_fix(ctx.doc, "Put the modules in a list", True, call, wrap)

@@ -109,7 +109,7 @@ class Net(nn.Module):
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
-        for cls in ctx.file.module_classes:
+        for cls in ctx.module_classes:
             flows = ctx.flows(cls)
             for name in _reachable_from_forward(flows):
                 for built in flows[name].constructions:

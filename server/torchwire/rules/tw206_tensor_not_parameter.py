@@ -6,7 +6,7 @@ import ast
 from typing import Iterator
 
 from ..engine.findings import Finding, Fix, Severity
-from ..fixes.edits import rewrite, spell
+from ..fixes.edits import code_fix, spell
 from .base import Invalid, Rule
 
 
@@ -112,7 +112,7 @@ class Net(nn.Module):
             if obs.kind != "grad-tensor-attribute":
                 continue
             node = obs.node
-            name, imports = spell(ctx.file.imports, ctx.tree, "torch.nn.Parameter")
+            name, _ = spell(ctx.file.imports, ctx.tree, "torch.nn.Parameter")
             inner = _without_grad_request(ctx, node)
             message = (
                 f"`self.{obs.data['attribute']}` is a tensor with `requires_grad=True`, not an "
@@ -120,7 +120,7 @@ class Net(nn.Module):
                 "see it, `.to(device)` does not move it and `state_dict()` does not save it. Wrap it: "
                 f"`{name}({inner})`."
             )
-            yield self.finding(ctx, node, message, _fix(ctx, node, name, imports))
+            yield self.finding(ctx, node, message, _fix(ctx, node, name))
 
 
 def _without_grad_request(ctx, node: ast.expr) -> str:
@@ -137,22 +137,19 @@ def _without_grad_request(ctx, node: ast.expr) -> str:
     return ctx.source.segment(node)
 
 
-def _fix(ctx, node: ast.expr, name: str, imports: list) -> Fix:
-    def compute():
+def _fix(ctx, node: ast.expr, name: str) -> Fix:
+    def wrap(expr):
         import libcst as cst
 
-        def wrap(expr):
-            if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "requires_grad_":
-                tensor = expr.func.value
-            elif isinstance(expr, cst.Call):
-                args = [a for a in expr.args if not (a.keyword is not None and a.keyword.value == "requires_grad")]
-                if args:
-                    args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                tensor = expr.with_changes(args=args)
-            else:
-                tensor = expr
-            return cst.Call(func=cst.parse_expression(name), args=[cst.Arg(tensor)])
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "requires_grad_":
+            tensor = expr.func.value
+        elif isinstance(expr, cst.Call):
+            args = [a for a in expr.args if not (a.keyword is not None and a.keyword.value == "requires_grad")]
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            tensor = expr.with_changes(args=args)
+        else:
+            tensor = expr
+        return cst.Call(func=cst.parse_expression(name), args=[cst.Arg(tensor)])
 
-        return [*rewrite(ctx.source, ctx.tree, node, wrap), *imports]
-
-    return Fix(f"Wrap in `{name}(...)`", safe=False, compute=compute)
+    return code_fix(ctx.doc, f"Wrap in `{name}(...)`", False, node, wrap, imports=("torch.nn.Parameter",))

@@ -1,0 +1,258 @@
+"""Re-analysing a document after an edit by touching only what the edit touched.
+
+The text is cut into chunks, one per top-level statement (with the comments and blank lines
+that follow it). After an edit, the chunks before and after the changed region keep their
+syntax trees (those after it are shifted in place by the number of lines the edit added) and
+their findings; only the changed region is parsed again. Rules then run on the changed chunks
+and on the chunks that use, directly or not, a name those define. A fresh analysis of the same
+text gives the same findings: it is the same code with every chunk changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, replace
+
+from ..config import Config
+from .analysis import Analysis, Document, RuleContext, parse_module, run_rules, sort_findings, syntax_error_finding, uses_torch
+from .findings import Finding
+from .model import FileContext, statement_lines
+from .source import Position, Range, SourceText, _split_lines_like_ast
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(eq=False)
+class Chunk:
+    text: str  # its lines, line ends included; the chunks of a file concatenate to its text
+    start: int  # first line, 0-based
+    stmts: list[ast.stmt]
+    defines: frozenset[str]
+    uses: frozenset[str]
+    findings: list[Finding] | None = None  # None: to be analysed
+
+    @property
+    def lines(self) -> int:
+        return _line_count(self.text)
+
+
+def _line_count(text: str) -> int:
+    """Lines a chunk spans: its line ends, plus one for a last line without an end."""
+    if not text:
+        return 0
+    ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return ends + (0 if text.endswith(("\n", "\r")) else 1)
+
+
+def _line_aligned(text: str, offset: int) -> bool:
+    """Whether `offset` is the start of a line (or the end of the text)."""
+    return offset == 0 or offset >= len(text) or text[offset - 1] in "\n\r"
+
+
+def _defined_names(stmts: list[ast.stmt]) -> frozenset[str]:
+    names: set[str] = set()
+    for stmt in stmts:
+        if isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                names.add("*" if alias.name == "*" else (alias.asname or alias.name.split(".")[0]))
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            inner = [*stmt.body, *getattr(stmt, "orelse", []), *getattr(stmt, "finalbody", [])]
+            inner += [s for h in getattr(stmt, "handlers", []) for s in h.body]
+            names |= _defined_names(inner)
+            if isinstance(stmt, ast.For):
+                names.update(n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name))
+    return frozenset(names)
+
+
+def _chunks_from(stmts: list[ast.stmt], text: str, first_line: int) -> list[Chunk]:
+    """Cut `text` (whose first line is `first_line`) at the top-level statements `stmts`."""
+    lines = _split_lines_like_ast(text, keepends=True)
+    if lines and lines[-1] == "":
+        lines.pop()
+    starts: list[int] = []
+    groups: list[list[ast.stmt]] = []
+    last_end = -1
+    for stmt in stmts:
+        begin, end = statement_lines(stmt)
+        begin -= 1 + first_line
+        if groups and begin <= last_end:  # `a = 1; b = 2`: one line, one chunk
+            groups[-1].append(stmt)
+        else:
+            starts.append(begin)
+            groups.append([stmt])
+        last_end = max(last_end, end - 1 - first_line)
+    if not groups:
+        return [Chunk(text, first_line, [], frozenset(), frozenset(IDENTIFIER.findall(text)))] if text else []
+    starts[0] = 0  # leading comments and the docstring go with the first statement
+    chunks = []
+    for i, (begin, group) in enumerate(zip(starts, groups)):
+        stop = starts[i + 1] if i + 1 < len(starts) else len(lines)
+        chunk_text = "".join(lines[begin:stop])
+        chunks.append(Chunk(chunk_text, first_line + begin, group, _defined_names(group), frozenset(IDENTIFIER.findall(chunk_text))))
+    return chunks
+
+
+class DocumentAnalyzer:
+    """Analyses successive versions of one document, re-using what an edit left untouched."""
+
+    def __init__(self, path: str = "<unknown>", config: Config | None = None):
+        self.path = path
+        self.config = config or Config()
+        self.text: str | None = None  # the last text that parsed
+        self.chunks: list[Chunk] = []
+        self.doc: Document | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def update(self, text: str) -> Analysis:
+        source = SourceText(text, self.path)
+        if not uses_torch(text):
+            self.text, self.chunks, self.doc = None, [], None
+            return Analysis(source, None, None, [])
+        if self.text is None or not self.chunks:
+            return self._full(text, source)
+        return self._incremental(text, source)
+
+    # ------------------------------------------------------------------ whole text
+
+    def _full(self, text: str, source: SourceText) -> Analysis:
+        try:
+            tree = parse_module(text, self.path)
+        except SyntaxError as error:
+            self.text, self.chunks, self.doc = None, [], None
+            return self._broken(source, error, [])
+        self.chunks = _chunks_from(tree.body, text, 0)
+        return self._adopt(text, source, tree, dirty=set(range(len(self.chunks))))
+
+    # ------------------------------------------------------------------ after an edit
+
+    def _incremental(self, text: str, source: SourceText) -> Analysis:
+        old = self.chunks
+        # Unchanged chunks at both ends, compared whole (fast: str.startswith runs in C).
+        head, offset = 0, 0
+        while head < len(old) and text.startswith(old[head].text, offset) and _line_aligned(text, offset + len(old[head].text)):
+            offset += len(old[head].text)
+            head += 1
+        tail, back = 0, len(text)
+        while tail < len(old) - head:
+            chunk_text = old[-1 - tail].text
+            begin = back - len(chunk_text)
+            if begin < offset or not text.startswith(chunk_text, begin) or not _line_aligned(text, begin):
+                break
+            back = begin
+            tail += 1
+        if head == len(old) and back == len(text) == offset:
+            return self._analysis(source)  # nothing changed
+        for widen in (0, 1):  # if the region alone does not parse, try it with a neighbour each side
+            first, last = max(head - widen, 0), len(old) - max(tail - widen, 0)
+            start_char = sum(len(c.text) for c in old[:first])
+            end_char = len(text) - sum(len(c.text) for c in old[last:])
+            if end_char < start_char:
+                continue
+            start_line = old[first].start if first < len(old) else (old[-1].start + old[-1].lines if old else 0)
+            region = text[start_char:end_char]
+            try:
+                tree = parse_module("\n" * start_line + region, self.path)
+            except SyntaxError as error:
+                region_error = error
+                continue
+            new_chunks = _chunks_from(tree.body, region, start_line)
+            return self._splice(text, source, first, last, new_chunks)
+        try:  # an edit that reaches across chunks (a new decorator, a dedent): parse it all
+            parse_module(text, self.path)
+        except SyntaxError:
+            return self._broken(source, region_error, self._kept_findings(text, head, tail))
+        self.text = None
+        return self._full(text, source)
+
+    def _splice(self, text: str, source: SourceText, first: int, last: int, new_chunks: list[Chunk]) -> Analysis:
+        old = self.chunks
+        old_lines = sum(c.lines for c in old[first:last])
+        new_lines = sum(c.lines for c in new_chunks)
+        delta = new_lines - old_lines
+        for chunk in old[last:]:
+            if delta:
+                for stmt in chunk.stmts:
+                    ast.increment_lineno(stmt, delta)
+                chunk.start += delta
+                if chunk.findings:
+                    chunk.findings = [_shifted(f, delta) for f in chunk.findings]
+        changed_names = set().union(*(c.defines for c in old[first:last]), *(c.defines for c in new_chunks))
+        self.chunks = [*old[:first], *new_chunks, *old[last:]]
+        dirty = set(range(first, first + len(new_chunks)))
+        dirty |= self._dependents(changed_names, dirty)
+        tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+        return self._adopt(text, source, tree, dirty)
+
+    def _dependents(self, names: set[str], dirty: set[int]) -> set[int]:
+        """Chunks that use a changed name, and the chunks that use theirs, and so on."""
+        if not names:
+            return set()
+        if "*" in names:
+            return set(range(len(self.chunks)))
+        found: set[int] = set()
+        frontier = set(names)
+        while frontier:
+            reached = set()
+            for i, chunk in enumerate(self.chunks):
+                if i not in dirty and i not in found and (chunk.uses & frontier or "*" in chunk.defines):
+                    found.add(i)
+                    reached |= chunk.defines
+            frontier = reached - names
+            names |= reached
+        return found
+
+    # ------------------------------------------------------------------ results
+
+    def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int]) -> Analysis:
+        file = FileContext(source, tree)
+        if self.doc is None:
+            self.doc = Document(source, tree, file)
+        else:  # in place: fixes of findings kept from earlier versions read the current text
+            self.doc.source, self.doc.tree, self.doc.file = source, tree, file
+        self.text = text
+        scope = {id(s) for i in dirty for s in self.chunks[i].stmts}
+        ctx = RuleContext(self.doc, scope if len(dirty) < len(self.chunks) else None)
+        fresh = run_rules(ctx, self.config) if scope else []
+        for i in dirty:
+            self.chunks[i].findings = []
+        by_line = [(c.start, c.start + c.lines, c) for c in self.chunks]
+        for finding in fresh:
+            owner = next((c for begin, end, c in by_line if begin <= finding.range.start.line < end), None)
+            if owner is not None and owner.findings is not None:
+                owner.findings.append(finding)
+        return self._analysis(source)
+
+    def _analysis(self, source: SourceText) -> Analysis:
+        findings = sort_findings(f for c in self.chunks for f in (c.findings or []))
+        doc = self.doc
+        return Analysis(source, doc.tree, doc.file, findings, doc)
+
+    def _broken(self, source: SourceText, error: SyntaxError, kept: list[Finding]) -> Analysis:
+        findings = [] if not self.config.enabled("TW000") else [syntax_error_finding(source, error)]
+        return Analysis(source, None, None, sort_findings([*findings, *kept]))
+
+    def _kept_findings(self, text: str, head: int, tail: int) -> list[Finding]:
+        """While the text does not parse: the last findings of the chunks the edit did not touch
+        (without fixes, which would be computed against the last text that parsed)."""
+        old = self.chunks
+        kept = [replace(f, fix=None) for c in old[:head] for f in (c.findings or [])]
+        if tail:
+            untouched = old[len(old) - tail :]
+            before_tail = text[: len(text) - sum(len(c.text) for c in untouched)]
+            delta = _line_count(before_tail) - untouched[0].start
+            kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
+        return kept
+
+
+def _shifted(finding: Finding, delta: int) -> Finding:
+    r = finding.range
+    moved = Range(Position(r.start.line + delta, r.start.character), Position(r.end.line + delta, r.end.character))
+    return replace(finding, range=moved)

@@ -1,0 +1,126 @@
+"""Re-analysing after edits gives the same findings as analysing the new text afresh.
+
+Random edit sequences (deleted, duplicated and moved lines, inserted characters, truncation,
+brackets, tabs, non-ASCII) on the example files, applied one after another to one
+DocumentAnalyzer, the way a language server sees a document change.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from torchwire.engine.analysis import analyze
+from torchwire.engine.incremental import DocumentAnalyzer
+from torchwire.fixes.edits import apply_edits
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TEXTS = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.py"))]
+# All examples in one file: many classes, so edits land in some and not in others.
+COMBINED = "\n\n".join(TEXTS)
+SNIPPETS = ["(", ")", "]", ":", "\t", "é😀", "    ", "\n", "x", "layer(x)\n", "self.", "nn.Linear(3, 4)", "#", '"""', "def ", "\\"]
+
+
+def summary(findings):
+    return [(f.code, tuple(f.range.start), tuple(f.range.end), f.message) for f in findings]
+
+
+def parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+        return True
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+
+
+@st.composite
+def edits(draw, text: str):
+    lines = text.split("\n")
+    kind = draw(st.sampled_from(["delete", "duplicate", "insert", "replace-char", "truncate", "move"]))
+    i = draw(st.integers(0, max(len(lines) - 1, 0)))
+    if kind == "delete":
+        n = draw(st.integers(1, 3))
+        del lines[i : i + n]
+    elif kind == "duplicate":
+        lines.insert(i, lines[i] if lines else "")
+    elif kind == "move":
+        j = draw(st.integers(0, max(len(lines) - 1, 0)))
+        lines.insert(j, lines.pop(i)) if lines else None
+    elif kind == "insert":
+        line = lines[i] if lines else ""
+        col = draw(st.integers(0, len(line)))
+        lines[i] = line[:col] + draw(st.sampled_from(SNIPPETS)) + line[col:]
+    elif kind == "replace-char":
+        line = lines[i] if lines else ""
+        if line:
+            col = draw(st.integers(0, len(line) - 1))
+            lines[i] = line[:col] + draw(st.sampled_from(SNIPPETS)) + line[col + 1 :]
+    elif kind == "truncate":
+        return text[: draw(st.integers(0, len(text)))]
+    return "\n".join(lines)
+
+
+@st.composite
+def edit_sequences(draw):
+    text = draw(st.sampled_from([COMBINED, *TEXTS]))
+    versions = [text]
+    for _ in range(draw(st.integers(1, 6))):
+        text = draw(edits(text))
+        versions.append(text)
+    return versions
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(edit_sequences())
+def test_incremental_matches_fresh_analysis(versions):
+    analyzer = DocumentAnalyzer("doc.py")
+    for text in versions:
+        incremental = analyzer.update(text)
+        lines = text.split("\n") if text else [""]
+        for finding in incremental.findings:
+            assert 0 <= finding.range.start.line <= finding.range.end.line < max(len(lines), 1) + 1
+        if "torch" not in text:
+            assert incremental.findings == []  # not a PyTorch file: nothing to say
+        elif parses(text):
+            assert summary(incremental.findings) == summary(analyze(text, "doc.py").findings)
+        else:
+            assert [f.code for f in incremental.findings].count("TW000") == 1
+
+
+def test_edit_inside_one_class_keeps_the_others():
+    analyzer = DocumentAnalyzer("doc.py")
+    first = analyzer.update(COMBINED)
+    assert len([f for f in first.findings if f.code == "TW101"]) == 2
+    edited = COMBINED.replace("            layer(x)\n", "            x = layer(x)\n", 1)
+    second = analyzer.update(edited)
+    assert summary(second.findings) == summary(analyze(edited, "doc.py").findings)
+    assert len([f for f in second.findings if f.code == "TW101"]) == 1
+
+
+def test_fix_of_a_kept_finding_applies_to_the_current_text():
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(COMBINED)
+    # Add lines at the top: every finding below moves down two lines, without re-analysis.
+    edited = "# a comment\n# another\n" + COMBINED
+    analysis = analyzer.update(edited)
+    finding = next(f for f in analysis.findings if f.code == "TW204")
+    fixed = apply_edits(edited, finding.fix.edits())
+    assert "nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10))" in fixed
+    assert [f.code for f in analyze(fixed, "doc.py").findings].count("TW204") == 0
+
+
+def test_syntax_error_keeps_findings_of_untouched_code():
+    analyzer = DocumentAnalyzer("doc.py")
+    good = analyzer.update(COMBINED)
+    broken_text = COMBINED.replace("class MLP(nn.Module):", "class MLP(nn.Module:", 1)
+    broken = analyzer.update(broken_text)
+    codes = [f.code for f in broken.findings]
+    assert codes.count("TW000") == 1
+    # Everything but the class being edited keeps its findings, without fixes.
+    assert len(broken.findings) == len(good.findings)
+    assert all(f.fix is None for f in broken.findings)
+    recovered = analyzer.update(COMBINED)
+    assert summary(recovered.findings) == summary(good.findings)
