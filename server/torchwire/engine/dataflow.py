@@ -89,6 +89,7 @@ class MethodFlow:
     returns: list[tuple[ast.Return, Data | ModRef | None]] = field(default_factory=list)
     container_calls: list[CallSite] = field(default_factory=list)  # ModuleList(...)(x)
     uses: dict[str, ast.AST] = field(default_factory=dict)  # self attributes named in the body
+    refs: dict[int, "ModRef"] = field(default_factory=dict)  # id(Name or Subscript node) -> module it names
 
 
 class _Walker:
@@ -215,6 +216,8 @@ class _Walker:
         if isinstance(target, ast.Name):
             if isinstance(value, ModRef) and value.origin in ("loop", "plain-element") and not value.text:
                 value = replace(value, text=target.id)  # the loop variable, named as in the code
+            if isinstance(value, ModRef):
+                self.flow.refs[id(target)] = value
             env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             parts = value if isinstance(value, tuple) and len(value) == len(target.elts) else None
@@ -250,9 +253,10 @@ class _Walker:
             return EMPTY
         kind = type(node)
         if kind is ast.Name:
-            if node.id in env:
-                return env[node.id]
-            return EMPTY
+            value = env.get(node.id, EMPTY)
+            if isinstance(value, ModRef):
+                self.flow.refs[id(node)] = value
+            return value
         if kind is ast.Attribute:
             return self.attribute(node, env)
         if kind is ast.Call:
@@ -322,6 +326,12 @@ class _Walker:
         return None
 
     def subscript(self, node: ast.Subscript, env: dict[str, Any]) -> Any:
+        value = self._subscript(node, env)
+        if isinstance(value, ModRef):
+            self.flow.refs[id(node)] = value
+        return value
+
+    def _subscript(self, node: ast.Subscript, env: dict[str, Any]) -> Any:
         base = self.expr(node.value, env)
         index = self.expr(node.slice, env) if not isinstance(node.slice, ast.Constant) else None
         text = f"{_text(base)}[{_literal_text(node.slice)}]"

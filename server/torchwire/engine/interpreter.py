@@ -853,6 +853,12 @@ class Interpreter:
         return None
 
     def construct(self, cls: ClassRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame, double_star: bool) -> Any:
+        value = self._construct(cls, args, kwargs, node, frame, double_star)
+        if self.observe and isinstance(value, ModuleVal) and (self.within is None or self.within[0] <= node.lineno <= self.within[1]):
+            self.ctx.instances.setdefault(id(node), value)  # what hover shows for this call
+        return value
+
+    def _construct(self, cls: ClassRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame, double_star: bool) -> Any:
         spec = cls.spec
         if spec is not None:
             if spec.container is not None:

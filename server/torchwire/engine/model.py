@@ -156,6 +156,7 @@ class FileContext:
         self.imports = ImportMap(tree)
         self.observations: dict[tuple[str, int], Observation] = {}
         self.shared_reported: set[int] = set()  # module uids already reported as repeated
+        self.instances: dict[int, ModuleVal] = {}  # id(constructor call) -> the module it built
         self.classes: dict[str, ModuleClass] = {}
         self.all_classes: list[ModuleClass] = []
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}

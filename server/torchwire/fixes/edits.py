@@ -107,6 +107,11 @@ def _node_at(module: "cst.Module", want: Range, line_shift: int, wanted: tuple[t
     return best
 
 
+def minimal_edit(old: str, new: str, first_line: int = 0) -> TextEdit:
+    """The one edit that turns `old` into `new` (their common start and end left alone)."""
+    return _minimal_edit(old, new, first_line)
+
+
 def _minimal_edit(old: str, new: str, first_line: int) -> TextEdit:
     prefix = 0
     limit = min(len(old), len(new))

@@ -1,0 +1,319 @@
+"""What hovering a piece of model code explains, as Markdown: the parameters a module
+attribute, a container element, a loop variable over a container, a constructor call or a
+whole `nn.Module` class registers, and whether PyTorch registers them at all.
+
+Engine-level: an `Analysis` and a position in, Markdown and the range it describes out.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from .engine.analysis import Analysis, RuleContext
+from .engine.dataflow import ModRef
+from .engine.interpreter import Frame, Interpreter
+from .engine.locate import nodes_at
+from .engine.model import ModuleClass
+from .engine.params import ParamRow, named_tensors, totals
+from .engine.source import Position, Range
+from .engine.symbolic import Sym
+from .engine.values import Entry, Members, ModuleVal, ParamVal, SeqVal, Slot
+from .tables import count_cell, human_bytes, markdown_table, total_text
+
+MAX_ROWS = 24
+
+
+@dataclass
+class Explanation:
+    markdown: str
+    range: Range
+
+
+def explain_at(analysis: Analysis, pos: Position) -> Explanation | None:
+    if analysis.tree is None or analysis.file is None:
+        return None
+    path = nodes_at(analysis.tree, analysis.source, pos)
+    if not path:
+        return None
+    cls = _enclosing_module_class(analysis, path)
+    for node in reversed(path):  # innermost first
+        found = _explain_node(analysis, cls, path, node, pos)
+        if found is not None:
+            return Explanation(found, _name_range(analysis, node) if isinstance(node, ast.ClassDef) else analysis.source.node_range(node))
+    return None
+
+
+def _name_range(analysis: Analysis, node: ast.ClassDef) -> Range:
+    line = node.lineno - 1
+    text = analysis.source.line(line)
+    start = text.find(node.name, text.find("class"))
+    return Range(Position(line, start), Position(line, start + len(node.name)))
+
+
+def _enclosing_module_class(analysis: Analysis, path: list[ast.AST]) -> ModuleClass | None:
+    for node in reversed(path):
+        if isinstance(node, ast.ClassDef):
+            cls = next((c for c in analysis.file.all_classes if c.node is node), None)
+            return cls if cls is not None and cls.is_module else None
+    return None
+
+
+def _explain_node(analysis: Analysis, cls: ModuleClass | None, path: list[ast.AST], node: ast.AST, pos: Position) -> str | None:
+    if isinstance(node, ast.ClassDef):
+        if _on_class_name(analysis, node, pos):
+            target = next((c for c in analysis.file.all_classes if c.node is node), None)
+            return class_summary(target) if target is not None and target.is_module else None
+        return None
+    if isinstance(node, ast.Attribute) and cls is not None and isinstance(node.value, ast.Name) and node.value.id == _self_name(path):
+        return member_summary(cls, node.attr)
+    if isinstance(node, (ast.Name, ast.Subscript)) and cls is not None:
+        ref = _ref_of(analysis, cls, node)
+        if ref is not None:
+            return reference_summary(ref)
+    if isinstance(node, ast.Name) and node.id in analysis.file.classes and analysis.file.classes[node.id].is_module:
+        return class_summary(analysis.file.classes[node.id])
+    if isinstance(node, ast.Call) and _within(analysis, node.func, pos):
+        return constructor_summary(analysis, node)
+    return None
+
+
+def _on_class_name(analysis: Analysis, node: ast.ClassDef, pos: Position) -> bool:
+    return _name_range(analysis, node).contains(pos)
+
+
+def _within(analysis: Analysis, node: ast.AST, pos: Position) -> bool:
+    rng = analysis.source.node_range(node)
+    return rng.start <= pos <= rng.end
+
+
+def _self_name(path: list[ast.AST]) -> str:
+    for node in reversed(path):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.args.args:
+            return node.args.args[0].arg
+    return "self"
+
+
+def _ref_of(analysis: Analysis, cls: ModuleClass, node: ast.AST) -> ModRef | None:
+    ctx = RuleContext(analysis.doc) if analysis.doc is not None else None
+    if ctx is None:
+        return None
+    for flow in ctx.flows(cls).values():
+        ref = flow.refs.get(id(node))
+        if ref is not None:
+            return ref
+    return None
+
+
+# ---------------------------------------------------------------------- summaries
+
+
+def _count(module: ModuleVal, prefix: str) -> tuple[list[ParamRow], str]:
+    rows = named_tensors(module, "params", prefix)
+    return rows, total_text(totals(rows))
+
+
+def _entries_text(entries: list[Entry]) -> str:
+    n = SeqVal("list", entries).length()
+    if n is None:
+        return "an unknown number of modules"
+    if isinstance(n, Sym):
+        return f"{n} modules"
+    return f"{n:,} module" + ("" if n == 1 else "s")
+
+
+def _table(rows: list[ParamRow]) -> str:
+    return markdown_table(rows, MAX_ROWS) if rows else "_No parameters._"
+
+
+REGISTERED_ONE = "Registered with the parent module: `model.parameters()`, `state_dict()` and the optimizer see it."
+REGISTERED_MANY = "Registered with the parent module: `model.parameters()`, `state_dict()` and the optimizer see them."
+NOTES = {
+    "ModuleList": "A ModuleList does not pass inputs from one module to the next: `forward` must do `x = layer(x)`.",
+    "Sequential": "An nn.Sequential passes each module's output to the next when called.",
+    "ModuleDict": "A ModuleDict holds modules by name; `forward` must call each one and use its output.",
+}
+
+
+def member_summary(cls: ModuleClass, attr: str) -> str | None:
+    members = cls.root.members
+    slot = members.children.get(attr)
+    if slot is not None and isinstance(slot.value, ModuleVal):
+        return module_summary(f"self.{attr}", slot.value, attr, slot)
+    for table, what in ((members.params, "nn.Parameter"), (members.buffers, "buffer")):
+        slot = table.get(attr)
+        if slot is not None and isinstance(slot.value, ParamVal):
+            row = ParamRow(attr, slot.value.dims, 1, slot.condition)
+            note = REGISTERED_ONE if what == "nn.Parameter" else (
+                "A buffer: saved in `state_dict()` and moved by `.to(device)`, but not trained.")
+            return f"**`self.{attr}`**: `{what}` of shape `{row.shape_text()}`, {count_cell(row)} values\n\n{note}"
+    slot = members.attributes.get(attr)
+    if slot is not None and isinstance(slot.value, SeqVal) and slot.value.module_entries():
+        return plain_holder_summary(f"self.{attr}", slot.value, attr)
+    return None
+
+
+def module_summary(text: str, module: ModuleVal, prefix: str, slot: Slot | None = None) -> str:
+    rows, total = _count(module, prefix)
+    if module.is_container:
+        entries = module.members.entries or []
+        head = f"**`{text}`**: `{module.display}`, {_entries_text(entries)}, {total}"
+        note = f"{REGISTERED_MANY} {NOTES.get(module.container or '', '')}".strip()
+    else:
+        head = f"**`{text}`**: `{_construction_text(module)}`, {total}"
+        note = REGISTERED_ONE
+    parts = [head, "", _table(rows), "", note]
+    if slot is not None and slot.alternatives:
+        others = ", ".join(f"`{a.value.display}` ({a.condition})" for a in slot.alternatives if isinstance(a.value, ModuleVal))
+        parts += ["", f"Depends on a condition ({slot.condition}); otherwise: {others}."]
+    if module.unknown:
+        parts += ["", f"Not fully known: {module.unknown}."]
+    return "\n".join(parts)
+
+
+def plain_holder_summary(text: str, seq: SeqVal, prefix: str) -> str:
+    holder = ModuleVal(display="", qualified="")
+    holder._members = Members(entries=seq.module_entries() if seq.kind != "dict" else seq.entries)
+    rows = named_tensors(holder, "params", prefix)
+    total = total_text(totals(rows))
+    container = "nn.ModuleDict" if seq.kind == "dict" else "nn.ModuleList"
+    head = f"**`{text}`**: plain `{seq.kind}` of {_entries_text(seq.module_entries())}, {total}: **not registered**"
+    note = (
+        f"PyTorch does not look inside a plain {seq.kind}: `model.parameters()`, `state_dict()`, `.to(device)` "
+        f"and the optimizer never see these weights, so they are never trained or saved. Use `{container}(...)`."
+    )
+    return "\n".join([head, "", _table(rows), "", note])
+
+
+def reference_summary(ref: ModRef) -> str:
+    if ref.origin == "plain-element" and ref.holder is not None:
+        return plain_holder_summary(ref.owner_text or ref.text, ref.holder, ref.attribute or "")
+    if ref.origin == "loop" and ref.owner is not None:
+        kinds = ", ".join(_construction_text(m) for m in ref.modules[:6]) + (", …" if len(ref.modules) > 6 else "")
+        head = f"**`{ref.text}`**: each module of `{ref.owner_text}` ({ref.owner.display}) in turn: {kinds}"
+        rows = named_tensors(ref.owner, "params", ref.attribute or "")
+        total = total_text(totals(rows))
+        note = NOTES.get(ref.owner.container or "", "")
+        return "\n".join([head, "", _table(rows), "", f"{total} in all. {note}".strip()])
+    module = ref.single
+    if module is None:
+        return f"**`{ref.text}`**: one of {len(ref.modules)} modules"
+    if ref.origin == "element" and ref.owner is not None:
+        index = _index_in(ref.owner, module)
+        prefix = f"{ref.attribute}.{index}" if ref.attribute and index is not None else (ref.attribute or "")
+        rows, total = _count(module, prefix)
+        head = f"**`{ref.text}`**: `{_construction_text(module)}`, element of `{ref.owner_text}` ({ref.owner.display}), {total}"
+        return "\n".join([head, "", _table(rows), "", REGISTERED_ONE])
+    return module_summary(ref.text, module, ref.attribute or "")
+
+
+def _index_in(container: ModuleVal, module: ModuleVal) -> str | None:
+    entries = container.members.entries or []
+    for i, e in enumerate(entries):
+        if e.value is module:
+            return e.key if e.key is not None else str(i)
+    return None
+
+
+def _construction_text(module: ModuleVal) -> str:
+    node = module.node
+    if isinstance(node, ast.Call) and module.cls is None:
+        text = ast.unparse(node)
+        if len(text) <= 60:
+            return text
+    return module.display
+
+
+def constructor_summary(analysis: Analysis, call: ast.Call) -> str | None:
+    module = analysis.file.instances.get(id(call))
+    if module is None:
+        try:
+            value = Interpreter(analysis.file, observe=False).eval(call, Frame({}))
+        except Exception:
+            return None
+        module = value if isinstance(value, ModuleVal) else None
+    if module is None:
+        return None
+    if module.cls is not None:
+        return class_summary(module.cls, module)
+    rows, total = _count(module, "")
+    text = analysis.source.segment(call)
+    text = text if len(text) <= 60 else module.display
+    head = f"**`{' '.join(text.split())}`**: `{module.display}`, {total}"
+    parts = [head, "", _table(rows)]
+    if module.unknown:
+        parts += ["", f"Not fully known: {module.unknown}."]
+    return "\n".join(parts)
+
+
+def class_summary(cls: ModuleClass, instance: ModuleVal | None = None) -> str:
+    """The whole model, torchinfo-style: its modules as a tree with parameter counts."""
+    module = instance or cls.root
+    rows = named_tensors(module, "params")
+    t = totals(rows)
+    lines = [f"{cls.name} ({module.display if instance else 'nn.Module'})"]
+    _tree(module, lines, "", depth=0, budget=[40])
+    width = max(len(line) for line in lines)
+    counts = [_subtotal(module, None)] + _counts_of(module, depth=0, budget=[40])
+    body = [f"{line:<{width}}  {count:>14}" for line, count in zip(lines, counts)]
+    buffers = named_tensors(module, "buffers")
+    out = [f"**`{cls.name}`**: {total_text(t)}", "", "```text", *body, "```"]
+    if buffers:
+        out += ["", f"Buffers (saved, not trained): {total_text(totals(buffers)).replace('parameters', 'values')}."]
+    if module.unknown:
+        out += ["", f"Not fully known: {module.unknown}."]
+    return "\n".join(out)
+
+
+def _children(module: ModuleVal) -> list[tuple[str, ModuleVal, object]]:
+    if module.unknown:
+        return []
+    members = module.members
+    out: list[tuple[str, ModuleVal, object]] = []
+    for i, e in enumerate(members.entries or []):
+        if isinstance(e.value, ModuleVal):
+            name = e.key or (str(i) if e.count == 1 else f"{i}… (×{e.count})")
+            out.append((name, e.value, e.count))
+    for name, slot in members.children.items():
+        if isinstance(slot.value, ModuleVal):
+            out.append((name, slot.value, 1))
+    return out
+
+
+def _tree(module: ModuleVal, lines: list[str], indent: str, depth: int, budget: list[int]) -> None:
+    children = _children(module)
+    for i, (name, child, _) in enumerate(children):
+        if budget[0] <= 0:
+            return
+        budget[0] -= 1
+        last = i == len(children) - 1
+        lines.append(f"{indent}{'└─' if last else '├─'} {name}: {_construction_text(child)}")
+        if depth < 2:
+            _tree(child, lines, indent + ("   " if last else "│  "), depth + 1, budget)
+
+
+def _counts_of(module: ModuleVal, depth: int, budget: list[int]) -> list[str]:
+    out: list[str] = []
+    for name, child, count in _children(module):
+        if budget[0] <= 0:
+            return out
+        budget[0] -= 1
+        out.append(_subtotal(child, count))
+        if depth < 2:
+            out.extend(_counts_of(child, depth + 1, budget))
+    return out
+
+
+def _subtotal(module: ModuleVal, count: object) -> str:
+    t = totals(named_tensors(module, "params"))
+    if t.count is None:
+        return "?"
+    n = t.count
+    if count not in (None, 1) and isinstance(count, (int, Sym)) and isinstance(n, (int, Sym)):
+        from .engine.symbolic import mul
+
+        n = mul(n, count)
+    return f"{n:,}" if isinstance(n, int) else str(n)
+
+
+__all__ = ["Explanation", "explain_at", "human_bytes"]

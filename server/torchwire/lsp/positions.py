@@ -1,0 +1,47 @@
+"""The one place where engine positions (code points) become client positions and back.
+
+LSP counts columns in UTF-16 code units unless the client negotiated UTF-8 or UTF-32.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from ..engine.source import Position, Range, SourceText
+
+
+class Positions:
+    def __init__(self, encoding: str | None):
+        self.encoding = {"utf-8": "utf-8", "utf-32": "utf-32"}.get(str(encoding or "utf-16"), "utf-16")
+
+    def units(self, text: str) -> int:
+        if self.encoding == "utf-32" or text.isascii():
+            return len(text)
+        if self.encoding == "utf-8":
+            return len(text.encode("utf-8"))
+        return len(text.encode("utf-16-le")) // 2
+
+    def to_client(self, source: SourceText, pos: Position) -> types.Position:
+        line = source.line(pos.line)
+        return types.Position(line=pos.line, character=self.units(line[: pos.character]))
+
+    def range_to_client(self, source: SourceText, rng: Range) -> types.Range:
+        return types.Range(start=self.to_client(source, rng.start), end=self.to_client(source, rng.end))
+
+    def from_client(self, source: SourceText, pos: types.Position) -> Position:
+        """Clamped into the document: a client may send a position past a line's end."""
+        if pos.line >= len(source.lines):
+            return source.end_position()
+        line = source.line(max(pos.line, 0))
+        wanted = max(pos.character, 0)
+        if self.encoding == "utf-32" or line.isascii():
+            return Position(pos.line, min(wanted, len(line)))
+        count = 0
+        for index, char in enumerate(line):
+            if count >= wanted:
+                return Position(pos.line, index)
+            count += self.units(char)
+        return Position(pos.line, len(line))
+
+    def range_from_client(self, source: SourceText, rng: types.Range) -> Range:
+        return Range(self.from_client(source, rng.start), self.from_client(source, rng.end))
