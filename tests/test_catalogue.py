@@ -116,6 +116,7 @@ NORMALIZATION = [
     "nn.LayerNorm(8)",
     "nn.LayerNorm([4, 5])",
     "nn.LayerNorm((2, 3, 4))",
+    "nn.LayerNorm(torch.Size([4, 5]))",
     "nn.LayerNorm(8, elementwise_affine=False)",
     "nn.LayerNorm(8, bias=False)",
     "nn.LayerNorm(8, 1e-6, False)",
@@ -145,6 +146,8 @@ SPARSE = [
     "nn.EmbeddingBag(10, 4, 2.0)",
     "nn.Embedding(10, 4, None, None, 2.0, False, False, None, True)",
     "nn.Embedding(3, 2, _weight=torch.zeros(3, 2))",
+    "nn.Embedding.from_pretrained(torch.zeros(3, 2))",
+    "nn.EmbeddingBag.from_pretrained(torch.zeros(7, 5), freeze=False)",
     "nn.EmbeddingBag(3, 2, _weight=torch.zeros(3, 2))",
 ]
 
@@ -302,6 +305,8 @@ CONTAINERS = [
     "nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])",
     "nn.Sequential(*[nn.Linear(4, 4) for _ in range(2)])",
     "nn.ParameterList([nn.Parameter(torch.zeros(2, 3)), nn.Parameter(torch.zeros(4))])",
+    # ParameterDict sorts the keys of a plain dict, and keeps an OrderedDict's order.
+    "nn.ParameterDict({'w': nn.Parameter(torch.zeros(2)), 'b': nn.Parameter(torch.zeros(3, 1))})",
     "nn.ModuleList()",
     "nn.Sequential()",
     "nn.ParameterList()",
@@ -343,7 +348,7 @@ class M(nn.Module):
 
 def _layer_name(call: str) -> str:
     """`"nn.LSTM(10, 20)"` -> `"LSTM"`."""
-    return re.match(r"nn\.(\w+)\(", call).group(1)
+    return re.match(r"nn\.(\w+)[(.]", call).group(1)
 
 
 def _analysed_source(text: str):

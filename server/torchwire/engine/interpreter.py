@@ -502,6 +502,8 @@ class Interpreter:
         if isinstance(owner, ClassRef) and owner.local is not None:
             node = owner.local.class_attributes().get(attr)
             return self.eval(node, Frame({})) if node is not None else UNKNOWN
+        if isinstance(owner, ClassRef) and owner.spec is not None and attr == "from_pretrained":
+            return BoundMethod(owner, attr)
         return UNKNOWN
 
     def _eval_subscript(self, node: ast.Subscript, frame: Frame) -> Any:
@@ -915,6 +917,8 @@ class Interpreter:
                 if kind in ("ModuleDict", "ParameterDict"):
                     if source.kind == "dict":
                         entries = _copy_entries(source)
+                        if kind == "ParameterDict" and not source.ordered and all(isinstance(e.key, str) for e in entries):
+                            entries.sort(key=lambda e: e.key)  # ParameterDict.update sorts a plain dict
                     else:
                         entries = self._pairs(source)
                         if entries is None:
@@ -1003,6 +1007,8 @@ class Interpreter:
             return SeqVal("list", [Entry(SeqVal("tuple", [Entry(e.key), Entry(e.value)]), e.count, e.fresh) for e in receiver.entries])
         if isinstance(receiver, ModuleVal):
             return self._module_method(receiver, name, args, kwargs, node, frame)
+        if isinstance(receiver, ClassRef) and receiver.spec is not None and name == "from_pretrained":
+            return _from_pretrained(receiver.spec, args, kwargs, node)
         if isinstance(receiver, TensorVal):
             if name == "requires_grad_":
                 flag = args[0] if args else kwargs.get("requires_grad", True)
@@ -1094,10 +1100,14 @@ class Interpreter:
             return _deep_copy(args[0])
         if name in ("collections.OrderedDict", "typing.OrderedDict"):
             if not args:
-                return SeqVal("dict", [], node)
+                return SeqVal("dict", [], node, ordered=True)
             if isinstance(args[0], SeqVal):
-                return SeqVal("dict", _copy_entries(args[0]) if args[0].kind == "dict" else (self._pairs(args[0]) or []), node)
+                return SeqVal("dict", _copy_entries(args[0]) if args[0].kind == "dict" else (self._pairs(args[0]) or []), node, ordered=True)
             return UNKNOWN
+        if name.endswith(".from_pretrained") and lookup(name.rsplit(".", 1)[0]) is not None:
+            return _from_pretrained(lookup(name.rsplit(".", 1)[0]), args, kwargs, node)
+        if name == "torch.Size" and len(args) == 1 and isinstance(args[0], SeqVal):
+            return SeqVal("tuple", _copy_entries(args[0]), node)
         if name in IDENTITY_FUNCTIONS and args:
             return args[0]
         if name.startswith("torch.nn.init."):
@@ -1105,6 +1115,15 @@ class Interpreter:
         if name.startswith("math."):
             return _math(name[5:], args)
         return UNKNOWN
+
+
+def _from_pretrained(spec, args: list[Any], kwargs: dict[str, Any], node: ast.AST) -> ModuleVal:
+    """`nn.Embedding.from_pretrained(weights)`: the sizes come from the tensor."""
+    weights = args[0] if args else kwargs.get("embeddings")
+    dims = _dims_of(weights) if weights is not None else None
+    rows, cols = dims if dims is not None and len(dims) == 2 else (None, None)
+    bound, _ = spec.signature.bind([rows, cols], {})
+    return spec.instantiate(bound, node)
 
 
 def _times(a: Dim, b: Dim) -> Dim:

@@ -28,6 +28,9 @@ KNOWN_MODULE_BASES = {
 }
 
 
+NOT_MODULES = {"torch.nn.Parameter", "collections.OrderedDict", "typing.OrderedDict"}
+
+
 @dataclass(eq=False)
 class ModuleClass:
     """A class of the analysed file, with what its `__init__` registers."""
@@ -261,7 +264,9 @@ class FileContext:
         if spec is not None:
             return ClassRef(qualified, f"nn.{spec.name}", spec=spec)
         last = qualified.rsplit(".", 1)[-1]
-        if last[:1].isupper() and not last.isupper() and qualified not in ("torch.Tensor", "torch.FloatTensor", "torch.nn.Parameter", "collections.OrderedDict", "typing.OrderedDict"):
+        # torch.Size, torch.Tensor, torch.Generator...: PyTorch classes outside torch.nn are no modules.
+        torch_non_module = qualified.startswith("torch.") and not qualified.startswith("torch.nn.")
+        if last[:1].isupper() and not last.isupper() and not torch_non_module and qualified not in NOT_MODULES:
             return ClassRef(qualified, last)
         return QualName(qualified)
 

@@ -73,6 +73,7 @@ class SeqVal:
     kind: str  # "list" | "tuple" | "dict"
     entries: list[Entry]
     node: ast.AST | None = None
+    ordered: bool = False  # an OrderedDict: containers keep its order even where they sort a dict
 
     def module_entries(self) -> list[Entry]:
         return [e for e in self.entries if isinstance(e.value, ModuleVal)]
