@@ -273,6 +273,17 @@ def cmd_rule(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def rules_index() -> str:
+    """docs/rules/README.md: every rule, with its severity and fix."""
+    from .rules import ALL_RULES
+
+    lines = ["# Rules", "", "| code | name | severity | fix | summary |", "|------|------|----------|-----|---------|"]
+    for rule in ALL_RULES:
+        lines.append(f"| [{rule.code}]({rule.code}.md) | {rule.name} | {rule.severity.value} | {rule.fix_safety} | {rule.summary} |")
+    lines += ["", "`TW000` reports a file that cannot be parsed or read. Codes are stable: a rule keeps its code."]
+    return "\n".join(lines)
+
+
 def rule_markdown(rule) -> str:
     """A rule's page: its description, then its examples (the same ones the tests run)."""
     parts = [f"# {rule.code}: {rule.name}", "", f"Severity: {rule.severity.value}. Fix: {rule.fix_safety}.", "", rule.documentation()]

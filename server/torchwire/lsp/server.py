@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from .. import __version__
@@ -47,23 +49,44 @@ class OpenDocument:
     version: int | None = None  # the version `analysis` is of
     generation: int = -1  # the settings generation it was computed with
     pending: asyncio.TimerHandle | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one analysis at a time
 
 
 @dataclass
 class State:
+    initial: dict = field(default_factory=dict)  # initializationOptions: the base of every setting
     settings: Settings = field(default_factory=Settings)
     generation: int = 0  # bumped when the settings change
     positions: Positions = field(default_factory=lambda: Positions("utf-16"))
     push: bool = True  # push diagnostics unless the client pulls them
     resolve_edits: bool = False  # client resolves code action edits lazily
+    markdown: bool = True  # client renders Markdown hovers
     versioned_edits: bool = False
     documents: dict[str, OpenDocument] = field(default_factory=dict)
 
 
+class Protocol(LanguageServerProtocol):
+    def structure_message(self, data: Any):
+        """Answer a request whose parameters cannot be read with an error, instead of leaving
+        the client waiting for a response that never comes."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                self._send_response(data["id"], error=JsonRpcInvalidParams(str(error) or None).to_response_error())
+            raise
+
+
 class TorchwireServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("torchwire", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "torchwire", __version__, protocol_cls=Protocol, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+        )
         self.state = State()
+
+    def report_server_error(self, error: Exception, source) -> None:
+        # Logged (editors show the server's log), never a pop-up per broken message.
+        log.error("%s: %s", getattr(source, "__name__", source), error)
 
 
 server = TorchwireServer()
@@ -94,20 +117,29 @@ def _config_for(ls: TorchwireServer, uri: str) -> Config:
     return base.merged(ls.state.settings.rules)
 
 
-def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
-    """The analysis of the document's current version (computed now if needed)."""
+async def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
+    """The analysis of the document's current version, computed in a worker thread if needed
+    (the event loop goes on reading messages meanwhile: changes, cancellations)."""
     state = ls.state
     entry = state.documents.get(uri)
     if entry is None:
         return None
-    doc = ls.workspace.get_text_document(uri)
-    if entry.analysis is not None and entry.version == doc.version and entry.generation == state.generation:
-        return entry.analysis
-    if entry.generation != state.generation:  # new settings: start afresh
-        entry.analyzer = DocumentAnalyzer(entry.analyzer.path, _config_for(ls, uri))
-    entry.analysis = entry.analyzer.update(doc.source)
-    entry.version, entry.generation = doc.version, state.generation
-    return entry.analysis
+    async with entry.lock:
+        doc = ls.workspace.get_text_document(uri)
+        text, version, generation = doc.source, doc.version, state.generation
+        if entry.analysis is not None and entry.version == version and entry.generation == generation:
+            return entry.analysis
+        if entry.generation != generation:  # new settings: start afresh
+            entry.analyzer = DocumentAnalyzer(entry.analyzer.path, _config_for(ls, uri))
+        analysis = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.analyzer.update, text)
+        entry.analysis, entry.version, entry.generation = analysis, version, generation
+        return analysis
+
+
+def _current(ls: TorchwireServer, uri: str, analysis: Analysis) -> bool:
+    """Whether `analysis` is of the document as it is now (else a newer change is on its way)."""
+    entry = ls.state.documents.get(uri)
+    return entry is not None and entry.analysis is analysis and entry.version == ls.workspace.get_text_document(uri).version
 
 
 def _diagnostic(ls: TorchwireServer, source: SourceText, finding: Finding) -> types.Diagnostic:
@@ -123,21 +155,25 @@ def _diagnostic(ls: TorchwireServer, source: SourceText, finding: Finding) -> ty
     )
 
 
-def diagnostics_for(ls: TorchwireServer, uri: str) -> list[types.Diagnostic]:
-    analysis = analysis_for(ls, uri)
-    if analysis is None:
-        return []
+def _diagnostics(ls: TorchwireServer, analysis: Analysis) -> list[types.Diagnostic]:
     return [_diagnostic(ls, analysis.source, f) for f in analysis.findings]
 
 
-def publish(ls: TorchwireServer, uri: str) -> None:
+async def publish(ls: TorchwireServer, uri: str) -> None:
     entry = ls.state.documents.get(uri)
     if entry is None:
         return
     entry.pending = None
-    diagnostics = diagnostics_for(ls, uri)
-    version = ls.workspace.get_text_document(uri).version
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+    try:
+        analysis = await analysis_for(ls, uri)
+    except Exception:  # never let one document's failure end the session
+        log.exception("analysing %s failed", uri)
+        return
+    if analysis is None or not _current(ls, uri, analysis):
+        return  # a result for an older version: dropped, the newer one publishes
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, analysis), version=entry.version)
+    )
 
 
 def schedule(ls: TorchwireServer, uri: str) -> None:
@@ -148,17 +184,14 @@ def schedule(ls: TorchwireServer, uri: str) -> None:
         return
     if entry.pending is not None:
         entry.pending.cancel()
-    delay = ls.state.settings.debounce_ms / 1000
-    if delay <= 0:
-        publish(ls, uri)
-        return
-    entry.pending = asyncio.get_running_loop().call_later(delay, _safely, publish, ls, uri)
+    loop = asyncio.get_running_loop()
+    entry.pending = loop.call_later(ls.state.settings.debounce_ms / 1000, lambda: loop.create_task(publish(ls, uri)))
 
 
 def _safely(fn, *args):
     try:
         return fn(*args)
-    except Exception:  # never let one document's failure end the session
+    except Exception:  # a failure answers nothing; it never ends the session
         log.exception("%s failed", getattr(fn, "__name__", fn))
         return None
 
@@ -170,10 +203,13 @@ def _safely(fn, *args):
 def initialize(ls: TorchwireServer, params: types.InitializeParams) -> None:
     """Read the client's capabilities and settings."""
     state = ls.state
-    state.settings = Settings.from_client(params.initialization_options)
+    state.initial = params.initialization_options if isinstance(params.initialization_options, dict) else {}
+    state.settings = Settings.from_client(state.initial)
     state.positions = Positions(ls.workspace.position_encoding)
     caps = params.capabilities
     text = caps.text_document
+    formats = text.hover.content_format if text is not None and text.hover is not None else None
+    state.markdown = not formats or types.MarkupKind.Markdown in formats
     state.push = not (text is not None and text.diagnostic is not None)
     action = text.code_action if text is not None else None
     state.resolve_edits = bool(action and action.resolve_support and "edit" in action.resolve_support.properties)
@@ -211,10 +247,23 @@ async def did_change_configuration(ls: TorchwireServer, params: types.DidChangeC
             )
         except Exception:
             settings = None
-    ls.state.settings = Settings.from_client(settings)
+    if not settings:
+        return  # nothing said (eglot sends `{}` at start-up): keep the initial settings
+    ls.state.settings = Settings.from_client(_merged(ls.state.initial, settings))
     ls.state.generation += 1
     _project_config.cache_clear()
     _refresh_all(ls)
+
+
+def _merged(initial: dict, settings: Any) -> dict:
+    """Workspace settings over the initialization options, both read as `{"torchwire": {...}}`
+    or the bare table."""
+    def table(data: Any) -> dict:
+        if not isinstance(data, dict):
+            return {}
+        return data["torchwire"] if isinstance(data.get("torchwire"), dict) else data
+
+    return {**table(initial), **table(settings)}
 
 
 def _refresh_all(ls: TorchwireServer) -> None:
@@ -283,12 +332,12 @@ async def did_close(ls: TorchwireServer, params: types.DidCloseTextDocumentParam
 )
 async def pull_diagnostics(ls: TorchwireServer, params: types.DocumentDiagnosticParams):
     """Diagnostics for clients that ask for them."""
-    await asyncio.sleep(0)  # let a cancellation that is already queued take effect
     uri = params.text_document.uri
+    analysis = await analysis_for(ls, uri)
     entry = ls.state.documents.get(uri)
-    if entry is None:
+    if analysis is None or entry is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[], result_id=None)
-    diagnostics = diagnostics_for(ls, uri)
+    diagnostics = _diagnostics(ls, analysis)
     result_id = f"{entry.version}:{entry.generation}"
     if params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
@@ -299,21 +348,28 @@ async def pull_diagnostics(ls: TorchwireServer, params: types.DocumentDiagnostic
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover | None:
+async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover | None:
     """The parameters a module attribute, element, loop variable, constructor or class registers."""
     from ..explain import explain_at
 
-    analysis = analysis_for(ls, params.text_document.uri)
+    analysis = await analysis_for(ls, params.text_document.uri)
     if analysis is None or analysis.tree is None:
         return None
     positions = ls.state.positions
     explanation = _safely(explain_at, analysis, positions.from_client(analysis.source, params.position))
     if explanation is None:
         return None
-    return types.Hover(
-        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=explanation.markdown),
-        range=positions.range_to_client(analysis.source, explanation.range),
-    )
+    if ls.state.markdown:
+        contents = types.MarkupContent(kind=types.MarkupKind.Markdown, value=explanation.markdown)
+    else:
+        contents = types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain_text(explanation.markdown))
+    return types.Hover(contents=contents, range=positions.range_to_client(analysis.source, explanation.range))
+
+
+def plain_text(markdown: str) -> str:
+    """For clients that cannot render Markdown: the same text without its markup."""
+    lines = [line for line in markdown.split("\n") if line not in ("```text", "```") and not line.startswith("|:")]
+    return "\n".join(line.replace("**", "").replace("`", "") for line in lines)
 
 
 # ---------------------------------------------------------------------- code actions
@@ -326,12 +382,19 @@ def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover | None:
         resolve_provider=True,
     ),
 )
-def code_action(ls: TorchwireServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+async def code_action(ls: TorchwireServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
     """Quick fixes for the findings in range, and `source.fixAll.torchwire` (safe fixes)."""
     uri = params.text_document.uri
-    analysis = analysis_for(ls, uri)
+    analysis = await analysis_for(ls, uri)
     if analysis is None or analysis.tree is None:
         return None
+    async with ls.state.documents[uri].lock:  # edits read the document: not while it is re-analysed
+        if not _current(ls, uri, analysis):
+            return None  # changed meanwhile: the client asks again for the new text
+        return _code_actions(ls, uri, analysis, params)
+
+
+def _code_actions(ls: TorchwireServer, uri: str, analysis: Analysis, params: types.CodeActionParams) -> list[types.CodeAction]:
     state = ls.state
     only = params.context.only
     wants = lambda kind: only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)  # noqa: E731
@@ -352,27 +415,31 @@ def code_action(ls: TorchwireServer, params: types.CodeActionParams) -> list[typ
                     data={"uri": uri, "version": version, "index": index},
                 )
                 if not state.resolve_edits:
-                    action.edit = _fix_edit(ls, uri, index)
+                    action.edit = _fix_edit(ls, uri, analysis, index)
                 actions.append(action)
             actions.append(_noqa_action(ls, uri, analysis.source, finding, diagnostic))
     if wants(FIX_ALL) and any(f.fix is not None and f.fix.safe for f in analysis.findings):
         action = types.CodeAction(title="torchwire: fix all safe fixes", kind=FIX_ALL, data={"uri": uri, "version": version, "index": -1})
         if not state.resolve_edits or only is not None:
-            action.edit = _fix_edit(ls, uri, -1)  # on save, editors apply it without resolving
+            action.edit = _fix_edit(ls, uri, analysis, -1)  # on save, editors apply it without resolving
         actions.append(action)
     return actions
 
 
 @server.feature(types.CODE_ACTION_RESOLVE)
-def resolve_code_action(ls: TorchwireServer, action: types.CodeAction) -> types.CodeAction:
+async def resolve_code_action(ls: TorchwireServer, action: types.CodeAction) -> types.CodeAction:
     """Compute the edit of the action the user picked (libcst runs only now)."""
     data = action.data if isinstance(action.data, dict) else {}
     uri, index = data.get("uri"), data.get("index")
-    if not isinstance(uri, str) or not isinstance(index, int):
+    if not isinstance(uri, str) or not isinstance(index, int) or uri not in ls.state.documents:
         return action
     if data.get("version") != ls.workspace.get_text_document(uri).version:
         return action  # the text changed since: the client asks again
-    action.edit = _fix_edit(ls, uri, index)
+    analysis = await analysis_for(ls, uri)
+    if analysis is not None and uri in ls.state.documents:
+        async with ls.state.documents[uri].lock:  # fixes read the document: not while it is re-analysed
+            if _current(ls, uri, analysis):
+                action.edit = _fix_edit(ls, uri, analysis, index)
     return action
 
 
@@ -388,13 +455,10 @@ def _matching(diagnostics, ls: TorchwireServer, source: SourceText, finding: Fin
     return mine
 
 
-def _fix_edit(ls: TorchwireServer, uri: str, index: int) -> types.WorkspaceEdit | None:
+def _fix_edit(ls: TorchwireServer, uri: str, analysis: Analysis, index: int) -> types.WorkspaceEdit | None:
     from ..fixes.apply import fix_text
     from ..fixes.edits import FixUnavailable, minimal_edit
 
-    analysis = analysis_for(ls, uri)
-    if analysis is None:
-        return None
     source = analysis.source
     if index == -1:
         entry = ls.state.documents[uri]
