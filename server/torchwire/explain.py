@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .engine.analysis import Analysis, RuleContext
+from .engine.analysis import Analysis
 from .engine.dataflow import ModRef
 from .engine.interpreter import Frame, Interpreter
 from .engine.locate import nodes_at
@@ -95,7 +95,7 @@ def _self_name(path: list[ast.AST]) -> str:
 
 
 def _ref_of(analysis: Analysis, cls: ModuleClass, node: ast.AST) -> ModRef | None:
-    ctx = RuleContext(analysis.doc) if analysis.doc is not None else None
+    ctx = analysis.queries
     if ctx is None:
         return None
     for flow in ctx.flows(cls).values():
@@ -150,6 +150,10 @@ def member_summary(cls: ModuleClass, attr: str) -> str | None:
     slot = members.attributes.get(attr)
     if slot is not None and isinstance(slot.value, SeqVal) and slot.value.module_entries():
         return plain_holder_summary(f"self.{attr}", slot.value, attr)
+    if slot is not None and isinstance(slot.value, (int, float, str, Sym)) and not isinstance(slot.value, bool):
+        value = repr(slot.value) if isinstance(slot.value, str) else str(slot.value)
+        condition = f" (if {slot.condition})" if slot.condition else ""
+        return f"**`self.{attr}`** = `{value}`{condition}: a plain attribute, not a parameter"
     return None
 
 

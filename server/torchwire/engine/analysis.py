@@ -109,6 +109,12 @@ class Analysis:
     def module_classes(self) -> list[ModuleClass]:
         return self.file.module_classes if self.file is not None else []
 
+    @cached_property
+    def queries(self) -> RuleContext | None:
+        """A context for questions about this version (hover, inlay hints), caching the
+        dataflow it computes."""
+        return RuleContext(self.doc) if self.doc is not None else None
+
 
 def uses_torch(text: str) -> bool:
     return "torch" in text

@@ -160,15 +160,14 @@ class DocumentAnalyzer:
             region = text[start_char:end_char]
             try:
                 tree = parse_module("\n" * start_line + region, self.path)
-            except SyntaxError as error:
-                region_error = error
+            except SyntaxError:
                 continue
             new_chunks = _chunks_from(tree.body, region, start_line)
             return self._splice(text, source, first, last, new_chunks)
         try:  # an edit that reaches across chunks (a new decorator, a dedent): parse it all
             parse_module(text, self.path)
-        except SyntaxError:
-            return self._broken(source, region_error, self._kept_findings(text, head, tail))
+        except SyntaxError as error:  # reported as a fresh parse of the whole text reports it
+            return self._broken(source, error, self._kept_findings(text, head, tail))
         self.text = None
         return self._full(text, source)
 

@@ -1,0 +1,197 @@
+"""Language-server latency, measured through a real stdio client (debounce 0), beside the
+bare `ast.parse` of the same text in the same run:
+
+- spawn to first diagnostics (process start, initialize, didOpen, publishDiagnostics);
+- change to diagnostics, p50/p95 over edits typed at random lines (incremental changes);
+- hover p50/p95 on `self.<attribute>` occurrences.
+
+On a small example, a 1,500-line real model file (transformers' modeling_t5.py) and a
+generated 10,000-line file.
+
+    .venv/bin/python bench/lsp_latency.py [--edits 100] [--hovers 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+from corpus import transformers_modeling_files  # noqa: E402
+from rpc import RawServer  # noqa: E402  (the same raw stdio client the tests use)
+
+CAPABILITIES = {"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"hover": {"contentFormat": ["markdown"]}}}
+
+BLOCK = '''
+
+class Block{i}(nn.Module):
+    """A transformer-style block, generated for the benchmark."""
+
+    def __init__(self, d_model=64, n_head=4, expansion=4, dropout=0.1):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, n_head, dropout=dropout)
+        self.ln_2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, expansion * d_model),
+            nn.GELU(),
+            nn.Linear(expansion * d_model, d_model),
+            nn.Dropout(dropout),
+        )
+        self.gate = nn.Parameter(torch.ones(d_model))
+
+    def forward(self, x, mask=None):
+        h = self.ln_1(x)
+        h, _ = self.attn(h, h, h, attn_mask=mask)
+        x = x + self.gate * h
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+
+class Stack{i}(nn.Module):
+    def __init__(self, depth=4, d_model=64):
+        super().__init__()
+        self.embed = nn.Embedding(1000, d_model)
+        self.blocks = nn.ModuleList([Block{i}(d_model) for _ in range(depth)])
+        self.head = nn.Linear(d_model, 1000, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, tokens):
+        x = self.embed(tokens)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+'''
+
+
+def generated(lines: int = 10_000) -> str:
+    text = '"""A generated model file for the benchmark."""\n\nimport torch\nimport torch.nn as nn\n'
+    i = 0
+    while text.count("\n") < lines:
+        text += BLOCK.format(i=i)
+        i += 1
+    return text
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class Client:
+    def __init__(self) -> None:
+        self.server = RawServer()
+
+    def start(self, uri: str, text: str) -> float:
+        """Seconds from spawning the process to the first diagnostics of `text`."""
+        started = time.perf_counter()
+        request = self.server.request("initialize", {"processId": None, "rootUri": None, "capabilities": CAPABILITIES, "initializationOptions": {"debounce": 0}})
+        self.server.send(request)
+        self.server.response_to(request["id"], timeout=60)
+        self.server.send(self.server.notification("initialized", {}))
+        self.server.send(self.server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}))
+        self.diagnostics(uri, 1)
+        return time.perf_counter() - started
+
+    def diagnostics(self, uri: str, version: int) -> list:
+        while True:
+            message = self.server.read(60)
+            if message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri and message["params"].get("version") == version:
+                return message["params"]["diagnostics"]
+
+    def change(self, uri: str, version: int, line: int, character: int, old: int, new: str) -> float:
+        started = time.perf_counter()
+        self.server.send(self.server.notification("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": {"line": line, "character": character}, "end": {"line": line, "character": character + old}}, "text": new}],
+        }))
+        self.diagnostics(uri, version)
+        return time.perf_counter() - started
+
+    def hover(self, uri: str, line: int, character: int) -> float:
+        started = time.perf_counter()
+        request = self.server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
+        self.server.send(request)
+        assert "result" in self.server.response_to(request["id"], timeout=60)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def measure(name: str, text: str, edits: int, hovers: int, spawns: int) -> dict:
+    uri = f"file:///bench/{name}.py"
+    rnd = random.Random(7)
+    parse = statistics.median(_timed(lambda: ast.parse(text)) for _ in range(7))
+    spawn_times = []
+    for _ in range(spawns):
+        client = Client()
+        spawn_times.append(client.start(uri, text))
+        client.close()
+    client = Client()
+    client.start(uri, text)
+    lines = text.split("\n")
+    # Edits where people type: the end of a code line inside a function body.
+    editable = [i for i, line in enumerate(lines) if line.startswith("        ") and line.strip() and not line.rstrip().endswith((",", "(", "[", "{", "\\", ":")) and "#" not in line and '"""' not in line]
+    change_times = []
+    for version in range(2, 2 + edits):
+        i = rnd.choice(editable)
+        end = utf16(lines[i])
+        if version % 2 == 0:  # type a trailing comment, then delete it again
+            change_times.append(client.change(uri, version, i, end, 0, "  # x"))
+            lines[i] += "  # x"
+            last = i
+        else:
+            change_times.append(client.change(uri, version, last, utf16(lines[last]) - 5, 5, ""))
+            lines[last] = lines[last][:-5]
+    targets = [(i, m.start() + 6) for i, line in enumerate(lines) for m in re.finditer(r"self\.[a-z_]\w*", line)]
+    hover_times = [client.hover(uri, *rnd.choice(targets)) for _ in range(hovers)]
+    client.close()
+    return {
+        "name": name, "lines": len(text.split("\n")), "parse": parse,
+        "spawn": statistics.median(spawn_times),
+        "change50": statistics.median(change_times), "change95": percentile(change_times, 0.95),
+        "hover50": statistics.median(hover_times), "hover95": percentile(hover_times, 0.95),
+    }
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--edits", type=int, default=100)
+    parser.add_argument("--hovers", type=int, default=100)
+    parser.add_argument("--spawns", type=int, default=5)
+    args = parser.parse_args()
+    t5 = next(p for p in transformers_modeling_files() if p.name == "modeling_t5.py")
+    files = [
+        ("small", (HERE.parent / "examples" / "seed_1_discarded_outputs.py").read_text()),
+        ("t5", t5.read_text(encoding="utf-8")),
+        ("generated", generated()),
+    ]
+    ms = lambda s: f"{1000 * s:7.1f}"  # noqa: E731
+    print(f"{'file':<10} {'lines':>6} {'ast.parse':>9} {'spawn→diag':>10} {'change p50':>10} {'change p95':>10} {'hover p50':>9} {'hover p95':>9}   (ms, medians; debounce 0)")
+    for name, text in files:
+        r = measure(name, text, args.edits, args.hovers, args.spawns)
+        print(f"{r['name']:<10} {r['lines']:>6} {ms(r['parse']):>9} {ms(r['spawn']):>10} {ms(r['change50']):>10} {ms(r['change95']):>10} {ms(r['hover50']):>9} {ms(r['hover95']):>9}")
+        print(f"{'':<10} {'':>6} {'':>9} {'':>10} {r['change50'] / r['parse']:>9.2f}x {r['change95'] / r['parse']:>9.2f}x   (change / bare parse of the whole file)")
+
+
+if __name__ == "__main__":
+    main()
