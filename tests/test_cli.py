@@ -267,6 +267,16 @@ def test_params_unknown_class(capsys, monkeypatch):
     assert code == 2 and "No nn.Module class named 'Nope'" in err
 
 
+def test_hover_prints_what_the_editor_shows(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out, _ = run(capsys, "hover", "examples/seed_1_discarded_outputs.py:14:14")
+    assert code == 0
+    assert out.splitlines()[0] == "**`self.layers`**: `nn.ModuleList`, 3 modules, 430 parameters (1.7 KB as float32)"
+    assert "| `layers.2.weight` | `[10, 20]` | 200 |" in out.splitlines()
+    assert run(capsys, "hover", "examples/seed_1_discarded_outputs.py:1:1")[0] == 1
+    assert run(capsys, "hover", "examples/seed_1_discarded_outputs.py")[0] == 2
+
+
 def test_rule_explains_itself(capsys):
     code, out, _ = run(capsys, "rule", "TW101")
     assert code == 0

@@ -254,6 +254,32 @@ def cmd_params(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+# ---------------------------------------------------------------------- hover
+
+
+def cmd_hover(args: argparse.Namespace) -> int:
+    """What the editor's hover shows at PATH:LINE:COL (1-based)."""
+    from .engine.source import Position
+    from .explain import explain_at
+
+    raw, _, col = args.location.rpartition(":")
+    path_text, _, line = raw.rpartition(":")
+    if not path_text or not line.isdigit() or not col.isdigit():
+        raise UsageError(f"{args.location}: expected PATH:LINE:COL (1-based)")
+    path = Path(path_text)
+    try:
+        text = read_source(path)
+    except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
+        raise UsageError(f"{path_text}: cannot read: {error}") from None
+    analysis = analyze(text, _display(path), Config(select=[]))
+    explanation = explain_at(analysis, Position(int(line) - 1, int(col) - 1))
+    if explanation is None:
+        print("Nothing to explain here.", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(explanation.markdown)
+    return EXIT_CLEAN
+
+
 # ---------------------------------------------------------------------- rule
 
 
@@ -321,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--class", dest="class_name", metavar="NAME", help="only this class")
     params.add_argument("--format", choices=("text", "json"), default="text")
     params.set_defaults(run=cmd_params)
+
+    hover = sub.add_parser("hover", help="what the editor's hover shows at PATH:LINE:COL (1-based)")
+    hover.add_argument("location", metavar="PATH:LINE:COL")
+    hover.set_defaults(run=cmd_hover)
 
     rule = sub.add_parser("rule", help="explain a rule (or list them all)")
     rule.add_argument("code", nargs="?")
