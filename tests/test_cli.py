@@ -17,14 +17,20 @@ EXAMPLES = ROOT / "examples"
 
 # What `torchwire check examples/` must report, and nothing else: (file, 1-based line, code).
 EXPECTED_EXAMPLE_FINDINGS = [
+    ("seed_1_discarded_outputs.py", 17, "TW103"),
     ("seed_1_discarded_outputs.py", 18, "TW101"),
     ("tw101_norm_output_dropped.py", 18, "TW101"),
+    ("tw101_norm_output_dropped.py", 18, "TW103"),
+    ("tw102_same_input_every_layer.py", 17, "TW102"),
+    ("tw103_output_never_used.py", 20, "TW103"),
     ("tw201_plain_list.py", 16, "TW201"),
     ("tw202_shared_block.py", 15, "TW202"),
     ("tw203_modulelist_called.py", 17, "TW203"),
     ("tw204_sequential_list.py", 14, "TW204"),
     ("tw205_layer_in_forward.py", 18, "TW205"),
     ("tw206_requires_grad_tensor.py", 15, "TW206"),
+    ("tw301_sizes_do_not_chain.py", 14, "TW301"),
+    ("tw302_unused_submodule.py", 15, "TW302"),
 ]
 
 
@@ -53,10 +59,13 @@ def test_check_text_output_for_the_article_network(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, _ = run(capsys, "check", "examples/seed_1_discarded_outputs.py")
     assert out.splitlines() == [
+        "examples/seed_1_discarded_outputs.py:17:22: TW103 `forward` returns its input `x` unchanged: the outputs of "
+        "the 3 modules of `self.layers` (nn.ModuleList) never reach the return value, so they have no effect on the "
+        "result and their weights never learn.",
         "examples/seed_1_discarded_outputs.py:18:13: TW101 The output of `layer(x)` is thrown away: calling a "
         "module returns a new tensor and leaves `x` unchanged, so the modules of `self.layers` (nn.ModuleList) have "
         "no effect here. A ModuleList does not chain its modules: write `x = layer(x)`.",
-        "Found 1 finding. 1 more fixable with --unsafe-fixes (review them: they change what the model computes).",
+        "Found 2 findings. 1 more fixable with --unsafe-fixes (review them: they change what the model computes).",
     ]
     assert code == 1
 
@@ -86,7 +95,7 @@ def test_json_finding_shape(capsys, monkeypatch):
 
 
 def test_json_columns_count_code_points(capsys, workdir):
-    (workdir / "m.py").write_text(
+    (workdir / "m.py").write_text(  # a discarded output (TW101) after non-ASCII text
         "import torch.nn as nn\n"
         "class M(nn.Module):\n"
         "    def __init__(self):\n"
@@ -97,7 +106,7 @@ def test_json_columns_count_code_points(capsys, workdir):
         "        return x\n",
         encoding="utf-8",
     )
-    _, out, _ = run(capsys, "check", "--format", "json", "m.py")
+    _, out, _ = run(capsys, "check", "--format", "json", "--select", "TW101", "m.py")
     (finding,) = json.loads(out)
     assert finding["range"]["start"] == {"line": 6, "character": 18}
     assert finding["range"]["end"] == {"line": 6, "character": 28}
@@ -107,6 +116,8 @@ def test_select_and_ignore(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     _, out, _ = run(capsys, "check", "examples", "--format", "json", "--select", "TW2", "--ignore", "TW203,TW204")
     assert sorted(f["code"] for f in json.loads(out)) == ["TW201", "TW202", "TW205", "TW206"]
+    _, out, _ = run(capsys, "check", "examples", "--format", "json", "--select", "TW3")
+    assert sorted(f["code"] for f in json.loads(out)) == ["TW301", "TW302"]
 
 
 def test_fix_applies_safe_fixes_only(capsys, workdir):
@@ -286,7 +297,8 @@ def test_rule_explains_itself(capsys):
 
 def test_rule_list(capsys):
     _, out, _ = run(capsys, "rule")
-    assert [line.split()[0] for line in out.splitlines()] == ["TW101", "TW201", "TW202", "TW203", "TW204", "TW205", "TW206"]
+    assert [line.split()[0] for line in out.splitlines()] == [
+        "TW101", "TW102", "TW103", "TW201", "TW202", "TW203", "TW204", "TW205", "TW206", "TW301", "TW302"]
 
 
 def test_console_script_is_installed():

@@ -36,7 +36,7 @@ def start(options: dict | None = None, client: str = "visual_studio_code", root:
 
 vscode = start({"debounce": 0})
 debounced = start({"debounce": 300})
-ignoring = start({"ignore": ["TW101"], "debounce": 0})
+ignoring = start({"ignore": ["TW101", "TW103"], "debounce": 0})
 
 
 async def test_debounce_publishes_only_the_latest_version(debounced: LanguageClient):
@@ -60,17 +60,18 @@ async def test_settings_from_initialization_options(ignoring: LanguageClient):
 
 async def test_did_change_configuration_reanalyses_open_documents(vscode: LanguageClient):
     session = Session(vscode, "utf-16", pulls=False)
-    assert [d.code for d in await session.open(URI, SEED)] == ["TW101"]
+    assert [d.code for d in await session.open(URI, SEED)] == ["TW103", "TW101"]
     vscode.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"torchwire": {"severity": {"TW101": "error"}}}))
     params = await asyncio.wait_for(vscode.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 10)
-    assert [(d.code, d.severity) for d in params.diagnostics] == [("TW101", types.DiagnosticSeverity.Error)]
+    assert [(d.code, d.severity) for d in params.diagnostics] == [
+        ("TW103", types.DiagnosticSeverity.Warning), ("TW101", types.DiagnosticSeverity.Error)]
     vscode.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"torchwire": {"select": ["TW2"]}}))
     params = await asyncio.wait_for(vscode.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 10)
     assert list(params.diagnostics) == []
 
 
 async def test_pyproject_of_the_workspace_is_honoured(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[tool.torchwire]\nseverity = { TW101 = "hint" }\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.torchwire]\nselect = ["TW101"]\nseverity = { TW101 = "hint" }\n')
     (tmp_path / "net.py").write_text(SEED)
     server = RawServer()
     try:
@@ -130,7 +131,7 @@ async def test_pull_diagnostics_report_unchanged(vscode: LanguageClient):
     first = await vscode.text_document_diagnostic_async(types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=URI)))
     again = await vscode.text_document_diagnostic_async(types.DocumentDiagnosticParams(
         text_document=types.TextDocumentIdentifier(uri=URI), previous_result_id=first.result_id))
-    assert [d.code for d in first.items] == ["TW101"]
+    assert [d.code for d in first.items] == ["TW103", "TW101"]
     assert again.kind == "unchanged" and again.result_id == first.result_id
 
 

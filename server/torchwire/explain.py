@@ -164,7 +164,7 @@ def module_summary(text: str, module: ModuleVal, prefix: str, slot: Slot | None 
         head = f"**`{text}`**: `{module.display}`, {_entries_text(entries)}, {total}"
         note = f"{REGISTERED_MANY} {NOTES.get(module.container or '', '')}".strip()
     else:
-        head = f"**`{text}`**: `{_construction_text(module)}`, {total}"
+        head = f"**`{text}`**: `{module.construction_text()}`, {total}"
         note = REGISTERED_ONE
     parts = [head, "", _table(rows), "", note]
     if slot is not None and slot.alternatives:
@@ -193,7 +193,7 @@ def reference_summary(ref: ModRef) -> str:
     if ref.origin == "plain-element" and ref.holder is not None:
         return plain_holder_summary(ref.owner_text or ref.text, ref.holder, ref.attribute or "")
     if ref.origin == "loop" and ref.owner is not None:
-        kinds = ", ".join(_construction_text(m) for m in ref.modules[:6]) + (", …" if len(ref.modules) > 6 else "")
+        kinds = ", ".join(m.construction_text() for m in ref.modules[:6]) + (", …" if len(ref.modules) > 6 else "")
         head = f"**`{ref.text}`**: each module of `{ref.owner_text}` ({ref.owner.display}) in turn: {kinds}"
         rows = named_tensors(ref.owner, "params", ref.attribute or "")
         total = total_text(totals(rows))
@@ -206,7 +206,7 @@ def reference_summary(ref: ModRef) -> str:
         index = _index_in(ref.owner, module)
         prefix = f"{ref.attribute}.{index}" if ref.attribute and index is not None else (ref.attribute or "")
         rows, total = _count(module, prefix)
-        head = f"**`{ref.text}`**: `{_construction_text(module)}`, element of `{ref.owner_text}` ({ref.owner.display}), {total}"
+        head = f"**`{ref.text}`**: `{module.construction_text()}`, element of `{ref.owner_text}` ({ref.owner.display}), {total}"
         return "\n".join([head, "", _table(rows), "", REGISTERED_ONE])
     return module_summary(ref.text, module, ref.attribute or "")
 
@@ -217,15 +217,6 @@ def _index_in(container: ModuleVal, module: ModuleVal) -> str | None:
         if e.value is module:
             return e.key if e.key is not None else str(i)
     return None
-
-
-def _construction_text(module: ModuleVal) -> str:
-    node = module.node
-    if isinstance(node, ast.Call) and module.cls is None:
-        text = ast.unparse(node)
-        if len(text) <= 60:
-            return text
-    return module.display
 
 
 def constructor_summary(analysis: Analysis, call: ast.Call) -> str | None:
@@ -291,7 +282,7 @@ def _tree(module: ModuleVal, lines: list[str], indent: str, depth: int, budget: 
             return
         budget[0] -= 1
         last = i == len(children) - 1
-        lines.append(f"{indent}{'└─' if last else '├─'} {name}: {_construction_text(child)}")
+        lines.append(f"{indent}{'└─' if last else '├─'} {name}: {child.construction_text()}")
         if depth < 2:
             _tree(child, lines, indent + ("   " if last else "│  "), depth + 1, budget)
 

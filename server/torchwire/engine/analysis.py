@@ -69,6 +69,19 @@ class RuleContext:
             self._flows[key] = analyze_methods(self.file, cls)
         return self._flows[key]
 
+    def forward_flows(self, cls: ModuleClass) -> list[MethodFlow]:
+        """The dataflow of `forward` and of the methods it calls on self, transitively."""
+        flows = self.flows(cls)
+        seen: list[str] = []
+        stack = ["forward"]
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in flows:
+                continue
+            seen.append(name)
+            stack.extend(flows[name].uses)
+        return [flows[name] for name in seen]
+
     @cached_property
     def observations(self) -> list[Observation]:
         """What interpreting the in-scope code recorded: each class's __init__, each function,

@@ -7,6 +7,10 @@ which call outputs reach the return value or another escape (stored on `self`, h
 call whose result is used or which may have side effects, yielded, ...).
 
 Unknown calls are opaque but sound: what goes into them is treated as used.
+
+Values carry shapes where they can be followed (see shapes.py). A loop over a container whose
+modules are known is walked once per module, in order, so that a chained loop passes each
+output's shape to the next module.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..catalogue import lookup
+from . import shapes as SH
+from .shapes import Mismatch, Shape
+from . import symbolic as S
+from .symbolic import is_size
 from .values import ModuleVal, ParamVal, SeqVal
 
 if TYPE_CHECKING:
@@ -25,6 +33,14 @@ NON_CALLABLE_CONTAINERS = {"ModuleList", "ModuleDict", "ParameterList", "Paramet
 # Names whose call neither keeps nor publishes its arguments when the result is dropped.
 PURE_PREFIXES = ("torch.", "math.", "numpy.", "einops.")
 PURE_BUILTINS = {"len", "range", "int", "float", "bool", "str", "tuple", "list", "isinstance", "min", "max", "abs", "sum", "zip", "enumerate", "getattr", "hasattr", "type", "id", "sorted", "reversed", "dict", "set", "all", "any", "round"}
+MAX_UNROLL = 64  # loops over longer containers are walked generically
+# Functions and methods that return a tensor of their first argument's shape.
+SAME_SHAPE = {
+    "relu", "relu_", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "layer_norm", "elu",
+    "leaky_relu", "mish", "softplus", "hardswish", "normalize", "contiguous", "clone", "detach", "float", "half",
+    "double", "bfloat16", "to", "cuda", "cpu", "type_as", "abs", "exp", "neg", "sqrt", "rsqrt", "square", "clamp",
+    "masked_fill", "pow", "sin", "cos",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,19 +54,30 @@ class ModRef:
     owner_text: str | None = None  # "self.layers"
     attribute: str | None = None  # the `self` attribute that holds it
     holder: SeqVal | None = None  # a plain list on self (not registered)
+    current: ModuleVal | None = None  # in a loop walked module by module: this iteration's
+    index: int | None = None  # ... and its position in the container
 
     @property
     def single(self) -> ModuleVal | None:
         return self.modules[0] if len(self.modules) == 1 else None
 
+    @property
+    def module(self) -> ModuleVal | None:
+        """The one module this call reaches now, if there is one."""
+        return self.current if self.current is not None else self.single
+
 
 @dataclass(frozen=True)
 class Data:
-    """A non-module value: which module calls' outputs it carries, and which forward()
-    parameter it is, unchanged, if any."""
+    """A non-module value: which module calls' outputs it carries, which forward() parameter it
+    is (unchanged), its shape, the module that produced it, and its value when it is a size."""
 
     deps: frozenset[int] = frozenset()
     param: str | None = None
+    shape: Shape | None = None
+    producer: str | None = None  # "self.layers[2] (nn.Linear(20, 30))"
+    value: Any = None  # an int, a size, a range, or a Shape (`x.shape`)
+    guessed: bool = False  # a size read from an assumed rank
 
 
 EMPTY = Data()
@@ -90,6 +117,33 @@ class MethodFlow:
     container_calls: list[CallSite] = field(default_factory=list)  # ModuleList(...)(x)
     uses: dict[str, ast.AST] = field(default_factory=dict)  # self attributes named in the body
     refs: dict[int, "ModRef"] = field(default_factory=dict)  # id(Name or Subscript node) -> module it names
+    names: dict[int, Data] = field(default_factory=dict)  # id(Name node) -> the value it holds there
+    assigned: dict[int, Shape | None] = field(default_factory=dict)  # id(Assign) -> shape assigned (None: varies)
+    mismatches: list["SizeMismatch"] = field(default_factory=list)
+    chains: dict[int, list["Link"]] = field(default_factory=dict)  # id(container) -> its modules in a loop
+    assumptions: dict[str, Shape] = field(default_factory=dict)  # parameter -> shape assumed from its first use
+
+
+@dataclass(frozen=True)
+class Link:
+    """One module of a container walked in a loop: what it received and gave."""
+
+    index: int
+    module: ModuleVal
+    output: Shape | None
+    chained: bool  # its input was the previous module's output
+
+
+@dataclass(eq=False)
+class SizeMismatch:
+    """A module called on an input whose size it cannot take (TW301)."""
+
+    node: ast.Call
+    ref: ModRef
+    module: ModuleVal
+    mismatch: Mismatch
+    producer: str | None  # where the input's size comes from
+    shape: Shape
 
 
 class _Walker:
@@ -98,10 +152,12 @@ class _Walker:
         self.cls = cls
         self.flow = flow
         self.root = cls.root
-        self.loops: list[tuple[ast.For, frozenset[int]]] = []
-        self.sites: dict[int, CallSite] = {}  # by id(node): loops are walked twice
+        self.loops: list[ast.For] = []
+        self.sites: dict[int, CallSite] = {}  # by id(node): loops are walked more than once
         self.constructed: dict[int, _Built] = {}
         self.statement: ast.stmt | None = None
+        self.env: dict[str, Any] = {}
+        self._last_producer: dict[int, str | None] = {}  # id(container) -> what its last module gave
 
     # ------------------------------------------------------------------ statements
 
@@ -111,35 +167,36 @@ class _Walker:
 
     def stmt(self, stmt: ast.stmt, env: dict[str, Any]) -> None:
         self.statement = stmt
+        self.env = env
         kind = type(stmt)
         if kind is ast.Expr:
-            value = stmt.value
-            if isinstance(value, ast.Call):
-                result = self.call(value, env, bare=True)
-            elif isinstance(value, (ast.Yield, ast.YieldFrom, ast.Await)):
-                result = self.expr(value, env)
+            if isinstance(stmt.value, ast.Call):
+                self.call(stmt.value, env, bare=True)
             else:
-                result = self.expr(value, env)
-                return
-            del result
+                self.expr(stmt.value, env)
         elif kind is ast.Assign:
             value = self.expr(stmt.value, env)
             for target in stmt.targets:
                 self.bind(target, value, env)
+            self._note_assigned(stmt, value)
         elif kind is ast.AnnAssign:
             if stmt.value is not None:
-                self.bind(stmt.target, self.expr(stmt.value, env), env)
+                value = self.expr(stmt.value, env)
+                self.bind(stmt.target, value, env)
+                self._note_assigned(stmt, value)
         elif kind is ast.AugAssign:
             value = self.expr(stmt.value, env)
             current = self.expr(stmt.target, env)
-            self.bind(stmt.target, _join(current, value), env, augmented=True)
+            combined = self.binop(current, value)
+            self.bind(stmt.target, combined, env)
+            self._note_assigned(stmt, combined)
         elif kind is ast.Return:
             value = self.expr(stmt.value, env) if stmt.value is not None else None
             self.keep(value)
             self.escape(value)
             self.flow.returns.append((stmt, value))
         elif kind is ast.If:
-            self.expr(stmt.test, env)
+            self.escape(self.expr(stmt.test, env))  # it decides what runs: it has an effect
             other = dict(env)
             self.body(stmt.body, env)
             self.body(stmt.orelse, other)
@@ -147,8 +204,8 @@ class _Walker:
         elif kind in (ast.For, ast.AsyncFor):
             self.loop(stmt, env)
         elif kind is ast.While:
-            self.expr(stmt.test, env)
             for _ in range(2):
+                self.escape(self.expr(stmt.test, env))
                 before = dict(env)
                 self.body(stmt.body, env)
                 _merge_into(env, before)
@@ -156,6 +213,7 @@ class _Walker:
         elif kind in (ast.With, ast.AsyncWith):
             for item in stmt.items:
                 value = self.expr(item.context_expr, env)
+                self.escape(value)
                 if item.optional_vars is not None:
                     self.bind(item.optional_vars, value, env)
             self.body(stmt.body, env)
@@ -169,16 +227,15 @@ class _Walker:
             self.body(stmt.finalbody, env)
         elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
             # A closure: what its body reaches is treated as escaping (it may be called anywhere).
-            inner = dict(env)
             saved = self.flow.returns
             self.flow.returns = []
-            self.body(stmt.body, inner)
+            self.body(stmt.body, dict(env))
             for _, value in self.flow.returns:
                 self.escape(value)
             self.flow.returns = saved
             env[stmt.name] = EMPTY
         elif kind is ast.Assert:
-            self.expr(stmt.test, env)
+            self.escape(self.expr(stmt.test, env))
         elif kind is ast.Raise:
             if stmt.exc is not None:
                 self.escape(self.expr(stmt.exc, env))
@@ -187,7 +244,7 @@ class _Walker:
                 if isinstance(target, ast.Name):
                     env.pop(target.id, None)
         elif kind is ast.Match:
-            self.expr(stmt.subject, env)
+            self.escape(self.expr(stmt.subject, env))
             merged = dict(env)
             for case in stmt.cases:
                 branch = dict(env)
@@ -196,35 +253,74 @@ class _Walker:
             env.clear()
             env.update(merged)
 
+    def _note_assigned(self, stmt: ast.stmt, value: Any) -> None:
+        """The shape a statement assigns (for inlay hints): None when it varies between visits."""
+        shape = value.shape if isinstance(value, Data) else None
+        key = id(stmt)
+        if key in self.flow.assigned and self.flow.assigned[key] != shape:
+            self.flow.assigned[key] = None
+        else:
+            self.flow.assigned[key] = shape
+
     def loop(self, stmt: ast.For | ast.AsyncFor, env: dict[str, Any]) -> None:
         iterable = self.expr(stmt.iter, env)
-        element = self.iterate(iterable, stmt.iter)
-        self.loops.append((stmt, frozenset()))
+        items = self.unrolled(iterable)
+        self.loops.append(stmt)
         try:
-            for _ in range(2):  # twice: values carried from one iteration into the next
-                before = dict(env)
-                self.bind(stmt.target, element, env)
-                self.body(stmt.body, env)
-                _merge_into(env, before)
+            if items is not None:  # module by module, in order: each output goes to the next
+                for item in items:
+                    self.bind(stmt.target, item, env)
+                    self.body(stmt.body, env)
+            else:
+                element = self.iterate(iterable, stmt.iter)
+                for _ in range(2):  # twice: values carried from one iteration into the next
+                    before = dict(env)
+                    self.bind(stmt.target, element, env)
+                    self.body(stmt.body, env)
+                    _merge_into(env, before)
         finally:
             self.loops.pop()
         self.body(stmt.orelse, env)
 
+    def unrolled(self, iterable: Any) -> list[Any] | None:
+        """The values successive iterations bind, when the loop can be walked module by module."""
+        if isinstance(iterable, Data) and isinstance(iterable.value, range):
+            return [Data(value=i) for i in iterable.value] if len(iterable.value) <= MAX_UNROLL else None
+        if isinstance(iterable, ModRef) and iterable.single is not None and iterable.single.is_container:
+            if iterable.single.container == "ModuleDict":
+                return None
+            return _elements(self.iterate(iterable, None))
+        if isinstance(iterable, _Items):
+            element = iterable.element
+            if isinstance(element, ModRef):
+                return _elements(element)
+            if isinstance(element, tuple) and element:
+                columns = [_elements(e) if isinstance(e, ModRef) else None for e in element]
+                lengths = {len(c) for c in columns if c is not None}
+                if len(lengths) != 1 or all(c is None for c in columns):
+                    return None
+                (n,) = lengths
+                counter = iterable.counts  # enumerate: the index; .items(): the key
+                return [tuple(c[i] if c is not None else (Data(value=i) if counter else EMPTY) for c in columns) for i in range(n)]
+        return None
+
     # ------------------------------------------------------------------ binding
 
-    def bind(self, target: ast.expr, value: Any, env: dict[str, Any], augmented: bool = False) -> None:
+    def bind(self, target: ast.expr, value: Any, env: dict[str, Any]) -> None:
         if isinstance(target, ast.Name):
             if isinstance(value, ModRef) and value.origin in ("loop", "plain-element") and not value.text:
                 value = replace(value, text=target.id)  # the loop variable, named as in the code
             if isinstance(value, ModRef):
                 self.flow.refs[id(target)] = value
+            elif isinstance(value, Data):
+                self.flow.names[id(target)] = value
             env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             parts = value if isinstance(value, tuple) and len(value) == len(target.elts) else None
             for i, elt in enumerate(target.elts):
-                part = parts[i] if parts is not None else _data_of(value)
+                part = parts[i] if parts is not None else _data_of(value, keep_shape=False)
                 if isinstance(elt, ast.Starred):
-                    self.bind(elt.value, _data_of(value), env)
+                    self.bind(elt.value, _data_of(value, keep_shape=False), env)
                 else:
                     self.bind(elt, part, env)
         elif isinstance(target, ast.Attribute):
@@ -238,7 +334,8 @@ class _Walker:
             self.expr(target.slice, env)
             base = target.value
             if isinstance(base, ast.Name) and base.id in env and not _is_self(base, self.flow):
-                env[base.id] = _join(env[base.id], value)  # x[i] = y mutates x
+                current = _data_of(env[base.id])
+                env[base.id] = replace(current, deps=current.deps | _data_of(value).deps)  # x[i] = y mutates x
             else:
                 self.expr(base, env)
                 self.keep(value)
@@ -256,6 +353,8 @@ class _Walker:
             value = env.get(node.id, EMPTY)
             if isinstance(value, ModRef):
                 self.flow.refs[id(node)] = value
+            elif isinstance(value, Data) and value is not EMPTY:
+                self.flow.names[id(node)] = value
             return value
         if kind is ast.Attribute:
             return self.attribute(node, env)
@@ -264,9 +363,14 @@ class _Walker:
         if kind is ast.Subscript:
             return self.subscript(node, env)
         if kind is ast.Constant:
-            return EMPTY
+            return Data(value=node.value) if isinstance(node.value, int) and not isinstance(node.value, bool) else EMPTY
+        if kind is ast.UnaryOp:
+            operand = _data_of(self.expr(node.operand, env))
+            if isinstance(node.op, ast.USub) and isinstance(operand.value, int):
+                return Data(operand.deps, value=-operand.value)
+            return replace(operand, param=None, value=None, producer=None)
         if kind is ast.BinOp:
-            return _join(self.expr(node.left, env), self.expr(node.right, env))
+            return self.binop(self.expr(node.left, env), self.expr(node.right, env), node.op)
         if kind in (ast.Tuple, ast.List, ast.Set):
             parts = tuple(self.expr(e.value if isinstance(e, ast.Starred) else e, env) for e in node.elts)
             return parts if kind is ast.Tuple else _join(*parts)
@@ -285,10 +389,26 @@ class _Walker:
         if kind is ast.Lambda:
             self.escape(self.expr(node.body, dict(env)))
             return EMPTY
+        if kind is ast.IfExp:
+            self.escape(self.expr(node.test, env))
+            return _join(self.expr(node.body, env), self.expr(node.orelse, env))
         if kind is ast.Starred:
             return self.expr(node.value, env)
-        # Everything else combines what it reads.
+        # Everything else (comparisons, f-strings, ...) combines what it reads.
         return _join(*(self.expr(child, env) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)))
+
+    def binop(self, left: Any, right: Any, op: ast.operator | None = None) -> Data:
+        a, b = _data_of(left), _data_of(right)
+        deps = a.deps | b.deps
+        value = None
+        if is_size(a.value) and is_size(b.value) and type(op) in _SIZE_OPS:
+            value = _SIZE_OPS[type(op)](a.value, b.value)
+        if isinstance(op, ast.MatMult):
+            return Data(deps, value=value)
+        scalar_a, scalar_b = a.shape is None and a.value is not None, b.shape is None and b.value is not None
+        shape = b.shape if scalar_a else a.shape if scalar_b else SH.broadcast(a.shape, b.shape)
+        producer = b.producer if scalar_a else a.producer if scalar_b else (a.producer if a.producer == b.producer else None)
+        return Data(deps, shape=shape, value=value, guessed=a.guessed or b.guessed, producer=producer if shape is not None else None)
 
     def attribute(self, node: ast.Attribute, env: dict[str, Any]) -> Any:
         if _is_self(node.value, self.flow):
@@ -301,7 +421,12 @@ class _Walker:
                 if child is not None:
                     return child
             return EMPTY
-        return _data_of(base)
+        data = _data_of(base)
+        if node.attr == "shape" and data.shape is not None:
+            return Data(data.deps, value=data.shape)
+        if node.attr in ("T", "mT") and data.shape is not None and data.shape.rank >= 2:
+            return Data(data.deps, shape=SH.transpose(data.shape, -1, -2))
+        return Data(data.deps)
 
     def self_member(self, attr: str, text: str) -> Any:
         members = self.root.members
@@ -315,6 +440,8 @@ class _Walker:
         slot = members.attributes.get(attr)
         if slot is not None and isinstance(slot.value, SeqVal) and slot.value.module_entries():
             return _Holder(slot.value, text, attr)
+        if slot is not None and is_size(slot.value) and not slot.alternatives:
+            return Data(value=slot.value)  # self.n_heads: a size the shapes can use
         return EMPTY
 
     def member_of(self, module: ModuleVal, attr: str, text: str) -> ModRef | None:
@@ -333,24 +460,30 @@ class _Walker:
 
     def _subscript(self, node: ast.Subscript, env: dict[str, Any]) -> Any:
         base = self.expr(node.value, env)
-        index = self.expr(node.slice, env) if not isinstance(node.slice, ast.Constant) else None
-        text = f"{_text(base)}[{_literal_text(node.slice)}]"
-        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+        index = _data_of(self.expr(node.slice, env)) if not isinstance(node.slice, ast.Slice) else EMPTY
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else index.value
+        text = f"{_text(base)}[{_literal_text(node.slice, index)}]"
         if isinstance(base, ModRef) and base.single is not None and base.single.is_container:
             container = base.single
             entries = container.members.entries or []
             if isinstance(node.slice, ast.Slice):
                 return ModRef(_modules_of(entries), text, "element", container, base.text, base.attribute)
             picked = _pick(entries, key)
-            modules = (picked,) if picked is not None else _modules_of(entries)
-            if modules:
-                return ModRef(modules, text, "element", container, base.text, base.attribute)
-            return EMPTY
+            if picked is not None:
+                position = next((i for i, e in enumerate(entries) if e.value is picked), None)
+                return ModRef((picked,), text, "element", container, base.text, base.attribute, current=picked, index=position)
+            modules = _modules_of(entries)
+            return ModRef(modules, text, "element", container, base.text, base.attribute) if modules else EMPTY
         if isinstance(base, _Holder):
             picked = _pick(base.seq.entries, key)
             modules = (picked,) if picked is not None else _modules_of(base.seq.entries)
             return ModRef(modules, text, "plain-element", None, base.text, base.attribute, base.seq)
-        return _join(_data_of(base), index if index is not None else EMPTY)
+        data = _data_of(base)
+        if isinstance(data.value, Shape) and isinstance(key, int) and not isinstance(key, bool):
+            shape = data.value  # x.shape[i]
+            size = shape.at(key)
+            return Data(data.deps, value=size, guessed=shape.guessed or (shape.assumed and key >= 0))
+        return Data(data.deps | index.deps)
 
     def comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, env: dict[str, Any]) -> Any:
         inner = dict(env)
@@ -358,12 +491,12 @@ class _Walker:
             element = self.iterate(self.expr(gen.iter, inner), gen.iter)
             self.bind(gen.target, element, inner)
             for cond in gen.ifs:
-                self.expr(cond, inner)
+                self.escape(self.expr(cond, inner))
         if isinstance(node, ast.DictComp):
             return _join(self.expr(node.key, inner), self.expr(node.value, inner))
-        return _data_of(self.expr(node.elt, inner))
+        return _data_of(self.expr(node.elt, inner), keep_shape=False)
 
-    def iterate(self, iterable: Any, node: ast.expr) -> Any:
+    def iterate(self, iterable: Any, node: ast.expr | None) -> Any:
         """The value one iteration binds."""
         if isinstance(iterable, ModRef) and iterable.single is not None and iterable.single.is_container:
             container = iterable.single
@@ -377,7 +510,7 @@ class _Walker:
             return ModRef(_modules_of(iterable.seq.entries), "", "plain-element", None, iterable.text, iterable.attribute, iterable.seq)
         if isinstance(iterable, _Items):
             return iterable.element
-        return _data_of(iterable)
+        return _data_of(iterable, keep_shape=False)
 
     # ------------------------------------------------------------------ calls
 
@@ -388,45 +521,13 @@ class _Walker:
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 self.keep(self.expr(arg, env))
             return built
-        # Methods on module containers and plain holders: .items(), .values(), enumerate(...)
-        if isinstance(func, ast.Attribute) and not (_is_self(func.value, self.flow) and isinstance(self.attribute(func, env), ModRef)):
-            receiver = self.expr(func.value, env)
-            if isinstance(receiver, ModRef) and receiver.single is not None and receiver.single.is_container:
-                container = receiver.single
-                modules = _modules_of(container.members.entries or [])
-                if func.attr == "values":
-                    return _Items(ModRef(modules, "", "loop", container, receiver.text, receiver.attribute))
-                if func.attr == "items":
-                    return _Items((EMPTY, ModRef(modules, "", "loop", container, receiver.text, receiver.attribute)))
-            if isinstance(receiver, _Holder) and func.attr in ("values", "items"):
-                element = ModRef(_modules_of(receiver.seq.entries), "", "plain-element", None, receiver.text, receiver.attribute, receiver.seq)
-                return _Items(element if func.attr == "values" else (EMPTY, element))
-            args = [self.expr(a, env) for a in node.args] + [self.expr(k.value, env) for k in node.keywords]
-            for arg in args:
-                self.keep(arg)  # a module handed to a method (self.layers.append(m)) may be kept
-            if isinstance(receiver, ModRef):
-                return self.module_call_like(receiver, func.attr, node, args, bare)
-            if _is_self(func.value, self.flow):
-                # self.helper(x): analysed on its own; here its inputs are used.
-                self.flow.uses.setdefault(func.attr, func)
-                result = _join(*args)
-                self.escape(result)
-                return result
-            combined = _join(receiver, *args)
-            if isinstance(func.value, ast.Name) and func.value.id in env:
-                env[func.value.id] = combined  # outs.append(y), x.add_(y): the receiver absorbs
-            elif bare and not self.is_pure(func):
-                self.escape(combined)
-            return Data(combined.deps)
-        if isinstance(func, ast.Name) and func.id in ("enumerate", "zip", "reversed", "list", "iter") and node.args:
-            parts = [self.expr(a, env) for a in node.args]
-            if any(isinstance(p, (ModRef, _Holder, _Items)) for p in parts):
-                elements = [self.iterate(p, a) for p, a in zip(parts, node.args)]
-                if func.id == "enumerate":
-                    return _Items((EMPTY, elements[0]))
-                if func.id == "zip":
-                    return _Items(tuple(elements))
-                return parts[0]
+        qualified = self.ctx.imports.qualify(func) if isinstance(func, ast.Attribute) and not _rooted_in_env(func, env) else None
+        if qualified is None and isinstance(func, ast.Attribute) and not (_is_self(func.value, self.flow) and isinstance(self.attribute(func, env), ModRef)):
+            return self.method_call(node, func, env, bare)
+        if isinstance(func, ast.Name) and func.id in ("enumerate", "zip", "reversed", "list", "iter", "len", "range") and node.args:
+            special = self.builtin_call(func.id, node, env)
+            if special is not None:
+                return special
         callee = self.expr(func, env)
         if isinstance(callee, _Built):  # nn.Linear(4, 4)(x): used once, then dropped
             return _join(*(self.expr(a, env) for a in node.args), *(self.expr(k.value, env) for k in node.keywords))
@@ -434,13 +535,154 @@ class _Walker:
             args = tuple(_data_of(self.expr(a, env)) for a in node.args)
             kwargs = [self.expr(k.value, env) for k in node.keywords]
             return self.module_call(callee, node, args, kwargs, bare)
-        args = [self.expr(a, env) for a in node.args] + [self.expr(k.value, env) for k in node.keywords]
-        for arg in args:
+        args = [self.expr(a, env) for a in node.args]
+        kwargs = {k.arg: self.expr(k.value, env) for k in node.keywords}
+        for arg in [*args, *kwargs.values()]:
             self.keep(arg)
-        result = _join(_data_of(callee), *args)
+        result = _join(_data_of(callee), *args, *kwargs.values())
         if bare and not self.is_pure(func):
             self.escape(result)
+        qualified = qualified or self.ctx.imports.qualify(func)
+        if qualified is not None and qualified.startswith("torch."):
+            shape = self.torch_function_shape(qualified.rsplit(".", 1)[-1], node, args, kwargs)
+            return Data(result.deps, shape=shape, producer=_data_of(args[0]).producer if args and shape is not None else None)
         return Data(result.deps)
+
+    def builtin_call(self, name: str, node: ast.Call, env: dict[str, Any]) -> Any:
+        parts = [self.expr(a, env) for a in node.args]
+        if name == "len":
+            (target,) = parts[:1]
+            if isinstance(target, ModRef) and target.single is not None and target.single.is_container:
+                elements = _elements(self.iterate(target, None))
+                return Data(value=len(elements)) if elements is not None else EMPTY
+            return Data(_data_of(target).deps)
+        if name == "range":
+            bounds = [_data_of(p).value for p in parts]
+            if all(isinstance(b, int) and not isinstance(b, bool) for b in bounds) and 1 <= len(bounds) <= 3:
+                return Data(value=range(*bounds))
+            return _join(*parts)
+        if any(isinstance(p, (ModRef, _Holder, _Items)) for p in parts):
+            elements = [self.iterate(p, a) for p, a in zip(parts, node.args)]
+            if name == "enumerate":
+                return _Items((EMPTY, elements[0]), counts=True)
+            if name == "zip":
+                return _Items(tuple(elements))
+            return parts[0]
+        return None
+
+    def method_call(self, node: ast.Call, func: ast.Attribute, env: dict[str, Any], bare: bool) -> Any:
+        receiver = self.expr(func.value, env)
+        method = func.attr
+        # Methods on module containers and plain holders: .items(), .values()
+        if isinstance(receiver, ModRef) and receiver.single is not None and receiver.single.is_container and method in ("values", "items"):
+            container = receiver.single
+            element = ModRef(_modules_of(container.members.entries or []), "", "loop", container, receiver.text, receiver.attribute)
+            return _Items(element if method == "values" else (EMPTY, element))
+        if isinstance(receiver, _Holder) and method in ("values", "items"):
+            element = ModRef(_modules_of(receiver.seq.entries), "", "plain-element", None, receiver.text, receiver.attribute, receiver.seq)
+            return _Items(element if method == "values" else (EMPTY, element))
+        args = [self.expr(a, env) for a in node.args]
+        kwargs = {k.arg: self.expr(k.value, env) for k in node.keywords}
+        for arg in [*args, *kwargs.values()]:
+            self.keep(arg)  # a module handed to a method (self.layers.append(m)) may be kept
+        if isinstance(receiver, ModRef):
+            return self.module_call_like(receiver, method, node, [*args, *kwargs.values()], bare)
+        if _is_self(func.value, self.flow):
+            # self.helper(x): analysed on its own; here its inputs are used.
+            self.flow.uses.setdefault(method, func)
+            result = _join(*args, *kwargs.values())
+            self.escape(result)
+            return result
+        data = _data_of(receiver)
+        combined = _join(data, *args, *kwargs.values())
+        if method in TENSOR_METHODS:
+            return self.tensor_method(data, method, node, args, kwargs, combined.deps)
+        if isinstance(func.value, ast.Name) and func.value.id in env:
+            env[func.value.id] = combined  # outs.append(y), x.add_(y): the receiver absorbs
+        elif bare and not self.is_pure(func):
+            self.escape(combined)
+        return Data(combined.deps)
+
+    def tensor_method(self, data: Data, method: str, node: ast.Call, args: list[Any], kwargs: dict[str, Any], deps: frozenset[int]) -> Data:
+        result = self._tensor_method(data, method, args, kwargs, deps)
+        if result.shape is not None and data.producer is not None:
+            return replace(result, producer=data.producer)  # a reshape still carries that module's sizes
+        return result
+
+    def _tensor_method(self, data: Data, method: str, args: list[Any], kwargs: dict[str, Any], deps: frozenset[int]) -> Data:
+        shape = data.shape
+        values = [_data_of(a).value for a in args]
+        guessed = any(_data_of(a).guessed for a in args)
+        if method == "size":
+            if shape is None:
+                return Data(deps)
+            if not args:
+                return Data(deps, value=shape)
+            index = values[0]
+            if isinstance(index, int):
+                return Data(deps, value=shape.at(index), guessed=shape.guessed or (shape.assumed and index >= 0))
+            return Data(deps)
+        if method in SAME_SHAPE:
+            return Data(deps, shape=shape)
+        if shape is None and method not in ("view", "reshape"):
+            return Data(deps)
+        if method in ("view", "reshape"):
+            sizes = list(values[0].dims) if len(values) == 1 and isinstance(values[0], Shape) else values
+            if len(args) == 1 and isinstance(args[0], tuple):
+                parts = [_data_of(p) for p in args[0]]
+                sizes, guessed = [p.value for p in parts], any(p.guessed for p in parts)
+            return Data(deps, shape=SH.reshape(shape, sizes, guessed))
+        if method == "flatten":
+            return Data(deps, shape=SH.flatten(shape, _arg(values, kwargs, 0, "start_dim", 0), _arg(values, kwargs, 1, "end_dim", -1)))
+        if method in ("transpose", "swapaxes"):
+            return Data(deps, shape=SH.transpose(shape, _arg(values, kwargs, 0, "dim0", None), _arg(values, kwargs, 1, "dim1", None)))
+        if method == "t":
+            return Data(deps, shape=SH.transpose(shape, 0, 1) if shape.rank == 2 else None)
+        if method == "permute":
+            order = list(values[0]) if len(values) == 1 and isinstance(args[0], tuple) else values
+            if len(args) == 1 and isinstance(args[0], tuple):
+                order = [_data_of(p).value for p in args[0]]
+            return Data(deps, shape=SH.permute(shape, order))
+        if method == "unsqueeze":
+            return Data(deps, shape=SH.unsqueeze(shape, _arg(values, kwargs, 0, "dim", None)))
+        if method in ("mean", "sum", "amax", "amin", "max", "min", "argmax", "argmin", "std", "var", "norm", "prod", "logsumexp"):
+            dim = _arg(values, kwargs, 0, "dim", None) if method != "norm" else _arg(values, kwargs, 1, "dim", None)
+            keep = _data_of(kwargs.get("keepdim", EMPTY)).value is True
+            if dim is None and not args and "dim" not in kwargs:
+                return Data(deps, shape=Shape((), shape.assumed, shape.guessed))
+            return Data(deps, shape=SH.reduce(shape, dim, keep) if method not in ("max", "min") or keep or "dim" in kwargs or args else None)
+        return Data(deps)
+
+    def torch_function_shape(self, name: str, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> Shape | None:
+        first = _data_of(args[0]) if args else EMPTY
+        if name in SAME_SHAPE:
+            return first.shape
+        values = [_data_of(a).value for a in args]
+        if name in ("cat", "concat", "concatenate", "stack"):
+            items = node.args[0] if node.args else None
+            if not isinstance(items, (ast.List, ast.Tuple)):
+                return None
+            parts = [_data_of(self.names_value(e)).shape for e in items.elts]
+            dim = _arg(values, {k: v for k, v in kwargs.items()}, 1, "dim", 0)
+            return SH.concatenate(parts, dim) if name != "stack" else SH.stack(parts, dim)
+        if first.shape is None:
+            return None
+        if name == "flatten":
+            return SH.flatten(first.shape, _arg(values, kwargs, 1, "start_dim", 0), _arg(values, kwargs, 2, "end_dim", -1))
+        if name in ("transpose", "swapaxes"):
+            return SH.transpose(first.shape, _arg(values, kwargs, 1, "dim0", None), _arg(values, kwargs, 2, "dim1", None))
+        if name == "unsqueeze":
+            return SH.unsqueeze(first.shape, _arg(values, kwargs, 1, "dim", None))
+        if name in ("mean", "sum"):
+            keep = _data_of(kwargs.get("keepdim", EMPTY)).value is True
+            return SH.reduce(first.shape, _arg(values, kwargs, 1, "dim", None), keep)
+        return None
+
+    def names_value(self, node: ast.expr) -> Any:
+        """The value of an expression already walked (the items of `torch.cat([a, b])`)."""
+        if isinstance(node, ast.Name):
+            return self.env.get(node.id, EMPTY)
+        return self.flow.names.get(id(node), EMPTY)
 
     def module_call_like(self, receiver: ModRef, method: str, node: ast.Call, args: list[Any], bare: bool) -> Any:
         """`self.block.forward(x)` is a module call; other methods are opaque uses."""
@@ -451,7 +693,7 @@ class _Walker:
             self.escape(result)
         return Data(result.deps)
 
-    def module_call(self, ref: ModRef, node: ast.Call, args: tuple[Data, ...], kwargs: list[Any], bare: bool) -> Data:
+    def module_call(self, ref: ModRef, node: ast.Call, args: tuple[Data, ...], kwargs: list[Any], bare: bool) -> Any:
         site = self.sites.get(id(node))
         if site is None:
             site = CallSite(len(self.sites), node, ref, self.flow.name, bare, self.statement, self._loop_of(ref), args)
@@ -464,14 +706,48 @@ class _Walker:
         else:
             site.args = tuple(_join(a, b) for a, b in zip(site.args, args)) if len(site.args) == len(args) else args
         deps = frozenset({site.id}).union(*(a.deps for a in args), *(_data_of(k).deps for k in kwargs))
-        return Data(deps)
+        module = ref.module
+        if module is None or module.container in NON_CALLABLE_CONTAINERS:
+            return Data(deps)
+        data = args[0] if args else EMPTY
+        out = self.output_shape(ref, module, node, data)
+        # An activation, dropout or norm passes on its input's size: keep naming where it came from.
+        keeps_size = module.spec is not None and module.spec.name in SH.SIZE_KEEPING and data.producer is not None
+        result = Data(deps, shape=out, producer=data.producer if keeps_size else _describe(ref, module))
+        if ref.owner is not None and ref.origin == "loop":
+            self._last_producer[id(ref.owner)] = result.producer
+        if module.spec is not None and module.spec.name in SH.TWO_OUTPUTS:
+            return (result, Data(deps))  # (output, attention weights or hidden state)
+        return result
+
+    def output_shape(self, ref: ModRef, module: ModuleVal, node: ast.Call, data: Data) -> Shape | None:
+        shape = data.shape
+        if shape is None and data.param is not None:
+            shape = SH.assumed_input(module)  # what the first layer to read an input makes of it
+            if shape is not None:
+                self.flow.assumptions.setdefault(data.param, shape)
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Name) and isinstance(self.env.get(first.id), Data):
+                    self.env[first.id] = replace(self.env[first.id], shape=shape)
+        if shape is None:
+            return None
+        out, mismatch = SH.layer_output(module, shape)
+        # Only between layers: the input's size must come from a module's output (an input's
+        # own shape is an assumption).
+        if mismatch is not None and not shape.guessed and data.producer is not None:
+            self.flow.mismatches.append(SizeMismatch(node, ref, module, mismatch, data.producer, shape))
+        if ref.current is not None and ref.owner is not None and ref.index is not None and ref.origin == "loop":
+            chain = self.flow.chains.setdefault(id(ref.owner), [])
+            if all(link.index != ref.index for link in chain):
+                previous = chain[-1] if chain else None
+                chained = previous is not None and data.producer is not None and data.producer == self._last_producer.get(id(ref.owner))
+                chain.append(Link(ref.index, module, out, chained))
+        return out
 
     def _loop_of(self, ref: ModRef) -> ast.For | None:
-        if ref.origin not in ("loop", "plain-element"):
+        if ref.origin not in ("loop", "plain-element") or not self.loops:
             return None
-        for loop, _ in reversed(self.loops):
-            return loop
-        return None
+        return self.loops[-1]
 
     def construction(self, node: ast.Call) -> "_Built | None":
         """A torch.nn layer or module class of this file built here, as a value."""
@@ -542,21 +818,67 @@ class _Items:
     """`container.items()`, `enumerate(container)`, `zip(a, b)`: what one iteration binds."""
 
     element: Any
+    counts: bool = False  # enumerate(): the first item is the index
+
+
+TENSOR_METHODS = SAME_SHAPE | {
+    "size", "view", "reshape", "flatten", "transpose", "swapaxes", "t", "permute", "unsqueeze", "mean", "sum",
+    "amax", "amin", "max", "min", "argmax", "argmin", "std", "var", "norm", "prod", "logsumexp", "dim", "numel",
+    "view_as", "reshape_as", "expand", "expand_as", "repeat", "chunk", "split", "unbind", "squeeze", "narrow",
+    "softmax", "matmul", "bmm", "mm", "split_with_sizes", "float", "long", "int", "bool",
+}
+_SIZE_OPS = {ast.Add: S.add, ast.Sub: S.sub, ast.Mult: S.mul, ast.FloorDiv: S.floordiv}
+
+
+def _arg(values: list[Any], kwargs: dict[str, Any], index: int, name: str, default: Any) -> Any:
+    if name in kwargs:
+        return _data_of(kwargs[name]).value
+    return values[index] if index < len(values) else default
+
+
+def _elements(ref: Any) -> list["ModRef"] | None:
+    """One reference per module of the container a loop variable runs over, in order."""
+    if not isinstance(ref, ModRef) or ref.owner is None or ref.origin != "loop":
+        return None
+    entries = ref.owner.members.entries or []
+    if ref.owner.unknown_contents or not entries or len(entries) > MAX_UNROLL:
+        return None
+    if any(e.count != 1 or not isinstance(e.value, ModuleVal) for e in entries):
+        return None
+    return [replace(ref, current=e.value, index=i) for i, e in enumerate(entries)]
+
+
+def _describe(ref: "ModRef", module: ModuleVal) -> str:
+    """`self.layers[2] (nn.Linear(20, 30))`: where an output comes from, for messages."""
+    if ref.origin == "loop" and ref.index is not None and ref.owner_text:
+        where = f"{ref.owner_text}[{ref.index}]"
+    else:
+        where = ref.text
+    return f"`{where}` ({module.construction_text()})"
+
+
+def _rooted_in_env(node: ast.expr, env: dict[str, Any]) -> bool:
+    """`x.view` with `x` a local: a method call, not a module-level function like `torch.cat`."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in env
 
 
 def _is_self(node: ast.expr, flow: MethodFlow) -> bool:
     return isinstance(node, ast.Name) and node.id == flow.self_name
 
 
-def _data_of(value: Any) -> Data:
+def _data_of(value: Any, keep_shape: bool = True) -> Data:
     if isinstance(value, Data):
-        return value
+        return value if keep_shape or value.shape is None else Data(value.deps)
     if isinstance(value, tuple):
         return _join(*value)
     return EMPTY
 
 
 def _join(*values: Any) -> Data:
+    """What a combination of values carries: their dependencies (shapes are computed by the
+    operations that know them)."""
     deps: frozenset[int] = frozenset()
     for v in values:
         d = _data_of(v)
@@ -575,9 +897,14 @@ def _merge_into(env: dict[str, Any], other: dict[str, Any]) -> None:
                 if not (isinstance(current, ModRef) and isinstance(value, ModRef) and current.modules == value.modules):
                     env[name] = _join(current, value)
             else:
-                merged = _join(current, value)
-                param = current.param if isinstance(current, Data) and isinstance(value, Data) and current.param == value.param else None
-                env[name] = Data(merged.deps, param)
+                a, b = _data_of(current), _data_of(value)
+                same = isinstance(current, Data) and isinstance(value, Data)
+                env[name] = Data(
+                    a.deps | b.deps,
+                    a.param if same and a.param == b.param else None,
+                    a.shape if same and a.shape == b.shape else None,
+                    a.producer if same and a.producer == b.producer else None,
+                )
 
 
 def _modules_of(entries: Iterable[Any]) -> tuple[ModuleVal, ...]:
@@ -600,7 +927,7 @@ def _text(value: Any) -> str:
     return value.text if isinstance(value, (ModRef, _Holder)) else "?"
 
 
-def _literal_text(node: ast.expr) -> str:
+def _literal_text(node: ast.expr, value: Data | None = None) -> str:
     if isinstance(node, ast.Constant):
         return repr(node.value)
     if isinstance(node, ast.Name):

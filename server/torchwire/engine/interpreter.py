@@ -374,7 +374,7 @@ class Interpreter:
         elif isinstance(target, ast.Attribute):
             owner = self.eval(target.value, frame)
             if isinstance(owner, ModuleVal):
-                self.set_member(owner, target.attr, value, frame, value_node)
+                self.set_member(owner, target.attr, value, frame, value_node, target)
         elif isinstance(target, ast.Subscript):
             owner = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
@@ -389,10 +389,10 @@ class Interpreter:
             return [e.value for e in value.entries]
         return [UNKNOWN] * n
 
-    def set_member(self, module: ModuleVal, name: str, value: Any, frame: Frame, value_node: ast.AST | None) -> None:
+    def set_member(self, module: ModuleVal, name: str, value: Any, frame: Frame, value_node: ast.AST | None, target: ast.AST | None = None) -> None:
         """`module.name = value`, with nn.Module.__setattr__'s registration rules."""
         members = module.members
-        slot = Slot(value, frame.condition)
+        slot = Slot(value, frame.condition, target=target)
         if isinstance(value, ParamVal):
             self._put(members.params, name, slot, frame, drop=(members.children, members.attributes, members.buffers))
         elif isinstance(value, ModuleVal):

@@ -250,6 +250,20 @@ class FileContext:
                     return True
         return False
 
+    @cached_property
+    def names_read(self) -> set[str]:
+        """Every name and attribute the code reads, and the dotted parts of its strings
+        (`"lm_head.weight"`): what "is it used anywhere?" questions are answered with."""
+        names: set[str] = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
+                names.update(node.value.split("."))
+        return names
+
     @property
     def module_classes(self) -> list[ModuleClass]:
         return [c for c in self.all_classes if c.is_module]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import NamedTuple
 
 
@@ -70,12 +71,8 @@ class SourceText:
 
     def offset(self, pos: Position) -> int:
         if self._line_starts is None:
-            starts, total = [], 0
-            for line in _split_lines_like_ast(self.text, keepends=True):
-                starts.append(total)
-                total += len(line)
-            starts.append(total)
-            self._line_starts = starts
+            lengths = map(len, _split_lines_like_ast(self.text, keepends=True))
+            self._line_starts = list(accumulate(lengths, initial=0))
         starts = self._line_starts
         if pos.line >= len(starts) - 1:
             return len(self.text)
@@ -91,7 +88,14 @@ class SourceText:
 
 
 def _split_lines_like_ast(text: str, keepends: bool = False) -> list[str]:
-    lines = text.split("\n") if "\r" not in text else _split_mixed(text)
+    if "\r" not in text:
+        lines = text.split("\n")
+        if keepends:
+            last = lines.pop()
+            lines = [line + "\n" for line in lines]
+            lines.append(last)
+        return lines
+    lines = _split_mixed(text)
     if not keepends:
         return lines
     # keepends: rebuild with the original terminators so offsets stay exact

@@ -134,6 +134,7 @@ class Slot:
     condition: str | None = None
     repeat: Dim = 1  # `add_module(f"layer{i}", ...)` in a loop of unknown length
     node: ast.AST | None = None  # the value expression of the assignment, for plain attributes
+    target: ast.AST | None = None  # where it was assigned: `self.proj` in `self.proj = nn.Linear(...)`
     alternatives: list["Slot"] = field(default_factory=list)
 
 
@@ -171,6 +172,14 @@ class ModuleVal:
 
     def inplace(self) -> bool:
         return self.spec is not None and self.spec.acts_in_place(self.args)
+
+    def construction_text(self, limit: int = 60) -> str:
+        """`nn.Linear(20, 30)`: how the code built it, if short; else its class."""
+        if isinstance(self.node, ast.Call) and self.cls is None:
+            text = ast.unparse(self.node)
+            if len(text) <= limit:
+                return text
+        return self.display
 
     def has_parameters(self) -> bool | None:
         """Whether the module registers parameters (None: cannot tell)."""

@@ -110,9 +110,9 @@ class Net(nn.Module):
 
     def check(self, ctx) -> Iterator[Finding]:
         for cls in ctx.module_classes:
-            flows = ctx.flows(cls)
-            for name in _reachable_from_forward(flows):
-                for built in flows[name].constructions:
+            for flow in ctx.forward_flows(cls):
+                name = flow.name
+                for built in flow.constructions:
                     if built.kept or built.module.has_parameters() is not True:
                         continue
                     text = ctx.source.segment(built.node)
@@ -126,16 +126,3 @@ class Net(nn.Module):
                         f"`self.{attribute} = {text}`) and call that here."
                     )
                     yield self.finding(ctx, built.node, message)
-
-
-def _reachable_from_forward(flows: dict) -> list[str]:
-    if "forward" not in flows:
-        return []
-    seen, stack = [], ["forward"]
-    while stack:
-        name = stack.pop()
-        if name in seen or name not in flows:
-            continue
-        seen.append(name)
-        stack.extend(flows[name].uses)
-    return seen

@@ -1,0 +1,144 @@
+"""TW302: a registered submodule that nothing uses."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..engine.findings import Finding, Severity
+from ..engine.model import ModuleClass, statement_lines
+from ..engine.values import ModuleVal
+from .base import Invalid, Rule
+from .describe import parameters_of
+
+# Ways a class reaches its submodules without naming them: then nothing can be said.
+DYNAMIC = re.compile(
+    r"getattr\(\s*self|self\.(modules|children|named_modules|named_children|_modules|__dict__|parameters|named_parameters)\b"
+    r"|vars\(\s*self|in\s+self\s*:|\bself\[",
+)
+
+
+class UnusedSubmodule(Rule):
+    """
+    ## What it does
+    Flags a submodule registered in `__init__` (with parameters) that no code of the file
+    reads: no method of the class, of its base or derived classes, nor any other class (a
+    string naming it, such as `"lm_head.weight"`, counts as a use).
+
+    ## Why is this bad?
+    Its parameters are saved, moved and handed to the optimizer, but get no gradient and never
+    change: wasted memory at best, and under `DistributedDataParallel` training fails with
+    `RuntimeError: Expected to have finished reduction in the prior iteration before starting a
+    new one ... find_unused_parameters=True`. Often it is a layer the author meant to call.
+    Modules reached dynamically (`getattr`, `self.modules()`, `self.children()`, iterating over
+    the module) are not flagged.
+
+    ## Example
+    ```python
+    self.proj = nn.Linear(64, 64)   # never called
+    ```
+
+    ## Use instead
+    Call it in `forward`, or remove it.
+
+    ## Fix safety
+    No fix: whether to call it or remove it is for the author to say.
+    """
+
+    code = "TW302"
+    name = "unused-submodule"
+    summary = "A registered submodule with parameters that nothing uses"
+    severity = Severity.HINT
+    fix_safety = "none"
+    unnecessary = True
+
+    VALID = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+        self.extra = nn.Linear(8, 8)
+
+    def forward(self, x):
+        for name in ("proj", "extra"):
+            x = getattr(self, name)(x)
+        return x
+""",
+        """
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embeddings = nn.Embedding(10, 8)
+
+    def forward(self, x):
+        return x
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+
+    def forward(self, ids):
+        return self.encoder(self.encoder.embeddings(ids))
+""",
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(64, 64)
+        self.proj = nn.Linear(64, 64)
+
+    def forward(self, x):
+        return self.body(x)
+""",
+            flags="self.proj",
+            message=(
+                "`self.proj` (nn.Linear, 4,160 parameters) is registered but nothing uses it: its weights get no "
+                "gradient and never learn, and under DistributedDataParallel training fails with `RuntimeError: "
+                "Expected to have finished reduction in the prior iteration before starting a new one` (unless "
+                "find_unused_parameters=True). Use it in `forward`, or remove it."
+            ),
+        ),
+    ]
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for cls in ctx.module_classes:
+            first, last = statement_lines(cls.node)
+            read_by_methods = {name for flow in ctx.flows(cls).values() for name in flow.uses}
+            for name, slot in cls.root.members.children.items():
+                module, target = slot.value, slot.target
+                if name in read_by_methods or not isinstance(module, ModuleVal) or target is None:
+                    continue
+                if not first <= target.lineno <= last or module.has_parameters() is not True:
+                    continue
+                if name in ctx.file.names_read or _dynamic(ctx, cls):  # anywhere else in the file
+                    continue
+                message = (
+                    f"`self.{name}` ({module.display}, {parameters_of([module])}) is registered but nothing uses it: "
+                    "its weights get no gradient and never learn, and under DistributedDataParallel training "
+                    "fails with `RuntimeError: Expected to have finished reduction in the prior iteration before "
+                    "starting a new one` (unless find_unused_parameters=True). Use it in `forward`, or remove it."
+                )
+                yield self.finding(ctx, target, message)
+
+
+def _dynamic(ctx, cls: ModuleClass) -> bool:
+    related = [cls, *_bases(cls), *(c for c in ctx.file.all_classes if cls in _bases(c))]
+    return any(DYNAMIC.search(ctx.source.segment(c.node)) for c in related)
+
+
+def _bases(cls: ModuleClass, depth: int = 0) -> list[ModuleClass]:
+    if depth > 20:
+        return []
+    return [b for base in cls.local_bases for b in (base, *_bases(base, depth + 1))]
