@@ -305,3 +305,12 @@ def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "torchwire"
     result = subprocess.run([str(exe), "check", str(EXAMPLES / "seed_2_chained.py")], capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (0, "All checks passed.\n")
+
+
+def test_unused_submodule_read_by_another_checked_file_is_not_reported(capsys, workdir):
+    (workdir / "model.py").write_text((EXAMPLES / "tw302_unused_submodule.py").read_text())
+    _, out, _ = run(capsys, "check", "--format", "json", "model.py")
+    assert [f["code"] for f in json.loads(out)] == ["TW302"]
+    (workdir / "pipeline.py").write_text("def project(encoder, x):\n    return encoder.proj(x)\n")
+    _, out, _ = run(capsys, "check", "--format", "json", ".")
+    assert json.loads(out) == []

@@ -45,6 +45,7 @@ class Finding:
     fix: Fix | None = None
     unnecessary: bool = False  # unused code: editors fade it out
     path: str = ""
+    subject: str | None = None  # the attribute a finding is about, for checks across files
 
     def to_json(self) -> dict:
         return {

@@ -106,6 +106,13 @@ class ModuleClass:
                 interp.note("plain-holder", slot.node, attribute=name, seq=seq, modules=held)
 
     @cached_property
+    def works_with_hooks(self) -> bool:
+        """Whether the class uses forward hooks (timm's feature extraction does): then a module
+        may be called only for what its hooks record, and its output dropped on purpose."""
+        classes = [self, *self.local_bases]
+        return any("hook" in self.ctx.source.segment(c.node).lower() for c in classes)
+
+    @cached_property
     def forward_returns_value(self) -> bool:
         """False when forward() returns nothing (a module called for its side effects)."""
         forward, _ = self.find_method("forward")

@@ -424,7 +424,7 @@ def reduce(shape: Shape, dim: object, keepdim: bool) -> Shape | None:
 
 def reshape(shape: Shape | None, sizes: list[Dim], sizes_guessed: bool) -> Shape | None:
     """`view` / `reshape`: the sizes given, with one -1 inferred where the total is known."""
-    if any(s is None for s in sizes):
+    if not sizes or not all(is_size(s) for s in sizes):
         return None
     assumed = shape is not None and shape.assumed
     if sizes.count(-1) == 1:

@@ -24,7 +24,8 @@ class DiscardedOutput(Rule):
     own computes a result and drops it: the model runs and trains, but the layer has no effect
     on what `forward` returns. `nn.ModuleList` registers its modules' weights but does not
     chain them; `forward` must pass each output on itself. Modules that act in place
-    (`nn.ReLU(inplace=True)`) and modules whose `forward` returns nothing are not flagged.
+    (`nn.ReLU(inplace=True)`), modules whose `forward` returns nothing, and classes that work
+    with forward hooks (which record outputs on their own) are not flagged.
 
     ## Example
     ```python
@@ -95,6 +96,21 @@ class Net(nn.Module):
     def forward(self, x):
         self.probe(x)  # returns nothing: called for its side effect
         return self.fc(x)
+""",
+        """
+import torch.nn as nn
+
+class Features(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8))
+        self.outputs = []
+        self.blocks[0].register_forward_hook(lambda m, i, o: self.outputs.append(o))
+
+    def forward(self, x):
+        self.outputs.clear()
+        self.blocks(x)  # the hook records what is needed
+        return list(self.outputs)
 """,
     ]
 
@@ -184,6 +200,8 @@ class Branches(nn.Module):
 
     def check(self, ctx) -> Iterator[Finding]:
         for cls in ctx.module_classes:
+            if cls.works_with_hooks:
+                continue  # modules may be called for what their hooks record
             for flow in ctx.flows(cls).values():
                 for site in flow.calls:
                     if site.bare and _output_matters(site.ref):

@@ -21,9 +21,10 @@ DYNAMIC = re.compile(
 class UnusedSubmodule(Rule):
     """
     ## What it does
-    Flags a submodule registered in `__init__` (with parameters) that no code of the file
-    reads: no method of the class, of its base or derived classes, nor any other class (a
-    string naming it, such as `"lm_head.weight"`, counts as a use).
+    Flags a submodule registered in `__init__` (with parameters) that no code reads: no method
+    of the class, of its base or derived classes, nor any other class of the file (a string
+    naming it, such as `"lm_head.weight"`, counts as a use). `torchwire check` also looks at the
+    other files it checks.
 
     ## Why is this bad?
     Its parameters are saved, moved and handed to the optimizer, but get no gradient and never
@@ -130,7 +131,9 @@ class Net(nn.Module):
                     "fails with `RuntimeError: Expected to have finished reduction in the prior iteration before "
                     "starting a new one` (unless find_unused_parameters=True). Use it in `forward`, or remove it."
                 )
-                yield self.finding(ctx, target, message)
+                finding = self.finding(ctx, target, message)
+                finding.subject = name  # `torchwire check` drops it if another file reads it
+                yield finding
 
 
 def _dynamic(ctx, cls: ModuleClass) -> bool:
