@@ -141,3 +141,31 @@ async def test_malformed_positions_and_unknown_documents(session: Session):
     assert await session.hover(URI, 500, 3) is None
     assert await session.hover(URI, 13, 999) is None
     assert await session.hover("file:///workspace/never-opened.py", 0, 0) is None
+
+
+async def test_inlay_hints_show_the_shapes_through_forward(session: Session):
+    text = (EXAMPLES / "seed_3_branches.py").read_text()
+    await session.open(URI, text)
+    hints = await session.client.text_document_inlay_hint_async(types.InlayHintParams(
+        text_document=types.TextDocumentIdentifier(uri=URI),
+        range=types.Range(types.Position(0, 0), types.Position(len(text.split("\n")), 0))))
+    lines = text.split("\n")
+    got = [(h.position.line, h.position.character, h.label) for h in hints]
+    ends = {i: len(line) for i, line in enumerate(lines)}  # ASCII: the same in every encoding
+    assert got == [
+        (21, ends[21], "# [B, 20]"),  # x = self.layers[0](x)
+        (22, ends[22], "# [B, 20]"),  # x = self.layers[1](x)
+        (23, ends[23], "# [B, 30]"),  # left = self.layers[2](x)
+        (24, ends[24], "# [B, 10]"),  # right = self.layers[3](x)
+        (25, ends[25], "# [B, 40]"),  # return torch.cat([left, right], dim=1)
+    ]
+    assert all(h.kind == types.InlayHintKind.Type and h.padding_left for h in hints)
+
+
+async def test_hover_on_a_variable_and_on_forward(session: Session):
+    text = (EXAMPLES / "seed_3_branches.py").read_text()
+    await session.open(URI, text)
+    assert (await session.hover(URI, 22, 9)).contents.value == (
+        "**`x`**: `[B, 20]`\n\nOutput of `self.layers[1]` (nn.ReLU()), with the sizes of `self.layers[0]` (nn.Linear(10, 20)).")
+    assert (await session.hover(URI, 20, 9)).contents.value == (
+        "**`Branches.forward`**\n- `x`: `[B, 10]` (assumed from the first layer that reads it)\n- returns `[B, 40]`")

@@ -60,17 +60,33 @@ def _enclosing_module_class(analysis: Analysis, path: list[ast.AST]) -> ModuleCl
 
 
 def _explain_node(analysis: Analysis, cls: ModuleClass | None, path: list[ast.AST], node: ast.AST, pos: Position) -> str | None:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and cls is not None and _on_def_name(analysis, node, pos):
+        return method_summary(analysis, cls, node)
     if isinstance(node, ast.ClassDef):
         if _on_class_name(analysis, node, pos):
             target = next((c for c in analysis.file.all_classes if c.node is node), None)
             return class_summary(target) if target is not None and target.is_module else None
         return None
     if isinstance(node, ast.Attribute) and cls is not None and isinstance(node.value, ast.Name) and node.value.id == _self_name(path):
-        return member_summary(cls, node.attr)
+        summary = member_summary(cls, node.attr)
+        flow = _flow_of(analysis, cls, path)
+        if summary is not None and flow is not None:
+            summary += _chain_table(flow, cls, node.attr)
+        return summary
     if isinstance(node, (ast.Name, ast.Subscript)) and cls is not None:
         ref = _ref_of(analysis, cls, node)
         if ref is not None:
             return reference_summary(ref)
+    if isinstance(node, ast.arg) and cls is not None:
+        flow = _flow_of(analysis, cls, path)
+        shape = flow.assumptions.get(node.arg) if flow is not None else None
+        if shape is not None:
+            return f"**`{node.arg}`**: `{shape}`\n\nAn input of `{flow.name}`: its shape is assumed from the first layer that reads it."
+    if isinstance(node, ast.Name) and cls is not None:
+        flow = _flow_of(analysis, cls, path)
+        data = flow.names.get(id(node)) if flow is not None else None
+        if data is not None and (data.shape is not None or data.made_by):
+            return variable_summary(node.id, data, flow)
     if isinstance(node, ast.Name) and node.id in analysis.file.classes and analysis.file.classes[node.id].is_module:
         return class_summary(analysis.file.classes[node.id])
     if isinstance(node, ast.Call) and _within(analysis, node.func, pos):
@@ -80,6 +96,21 @@ def _explain_node(analysis: Analysis, cls: ModuleClass | None, path: list[ast.AS
 
 def _on_class_name(analysis: Analysis, node: ast.ClassDef, pos: Position) -> bool:
     return _name_range(analysis, node).contains(pos)
+
+
+def _on_def_name(analysis: Analysis, node: ast.FunctionDef | ast.AsyncFunctionDef, pos: Position) -> bool:
+    line = analysis.source.line(node.lineno - 1)
+    start = line.find(node.name, line.find("def"))
+    return pos.line == node.lineno - 1 and start <= pos.character <= start + len(node.name)
+
+
+def _flow_of(analysis: Analysis, cls: ModuleClass, path: list[ast.AST]):
+    """The dataflow of the method of `cls` that `path` runs through."""
+    method = next((n for n in reversed(path) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if method is None or analysis.queries is None:
+        return None
+    flow = analysis.queries.flows(cls).get(method.name)
+    return flow if flow is not None and flow.node is method else None
 
 
 def _within(analysis: Analysis, node: ast.AST, pos: Position) -> bool:
@@ -209,6 +240,77 @@ def reference_summary(ref: ModRef) -> str:
         head = f"**`{ref.text}`**: `{module.construction_text()}`, element of `{ref.owner_text}` ({ref.owner.display}), {total}"
         return "\n".join([head, "", _table(rows), "", REGISTERED_ONE])
     return module_summary(ref.text, module, ref.attribute or "")
+
+
+def variable_summary(name: str, data, flow) -> str:
+    """A value in forward: its shape, and the module whose output it is."""
+    parts = [f"**`{name}`**"]
+    if data.shape is not None:
+        parts.append(f": `{data.shape}`")
+    assumed = flow.assumptions.get(data.param) if data.param else None
+    lines = ["".join(parts)]
+    if data.made_by:
+        source = f", with the sizes of {data.producer}" if data.producer and data.producer != data.made_by else ""
+        lines.append(f"Output of {data.made_by}{source}.")
+    elif assumed is not None:
+        lines.append(f"An input of `{flow.name}`: its shape is assumed from the first layer that reads it.")
+    if data.shape is not None and data.shape.guessed:
+        lines.append("Some sizes follow from the assumed number of dimensions of an input.")
+    return "\n\n".join(lines)
+
+
+def method_summary(analysis: Analysis, cls: ModuleClass, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """`forward`: the shapes it assumes for its inputs and the shape it returns."""
+    flow = analysis.queries.flows(cls).get(node.name) if analysis.queries is not None else None
+    if flow is None:
+        return None
+    lines = [f"**`{cls.name}.{node.name}`**"]
+    for param, shape in flow.assumptions.items():
+        lines.append(f"- `{param}`: `{shape}` (assumed from the first layer that reads it)")
+    shapes = {str(v.shape) for _, v in flow.returns if v is not None and getattr(v, "shape", None) is not None}
+    if len(shapes) == 1 and len(flow.returns) == len([1 for _, v in flow.returns if getattr(v, "shape", None) is not None]):
+        lines.append(f"- returns `{shapes.pop()}`")
+    return "\n".join(lines) if len(lines) > 1 else None
+
+
+def _chain_table(flow, cls: ModuleClass, attr: str) -> str:
+    """For a container whose modules a loop chains: the shape after each module."""
+    slot = cls.root.members.children.get(attr)
+    chain = flow.chains.get(id(slot.value)) if slot is not None else None
+    if not chain or not all(link.chained for link in chain[1:]):
+        return ""
+    rows = ["", "", f"Shapes through `{flow.name}` (each module's output goes to the next):", "", "| module | output |", "|:--|:--|"]
+    for link in sorted(chain, key=lambda l: l.index):
+        rows.append(f"| `{attr}[{link.index}]` {link.module.construction_text()} | `{link.output if link.output is not None else '?'}` |")
+    return "\n".join(rows)
+
+
+@dataclass
+class InlayHint:
+    position: Position  # where the label goes: the end of a statement
+    label: str
+
+
+def inlay_hints(analysis: Analysis, first_line: int, last_line: int) -> list[InlayHint]:
+    """The shape a statement of `forward` (or a method it calls) assigns or returns, where known."""
+    if analysis.queries is None:
+        return []
+    hints: list[InlayHint] = []
+    for cls in analysis.module_classes:
+        start, end = cls.node.lineno - 1, (cls.node.end_lineno or cls.node.lineno) - 1
+        if end < first_line or start > last_line or cls.root.unknown:
+            continue
+        for flow in analysis.queries.forward_flows(cls):
+            shapes: dict[int, object] = dict(flow.assigned)
+            returned = {id(stmt): getattr(v, "shape", None) for stmt, v in flow.returns}
+            for node in ast.walk(flow.node):
+                if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)):
+                    continue
+                shape = returned.get(id(node)) if isinstance(node, ast.Return) else shapes.get(id(node))
+                if shape is None or not first_line <= node.end_lineno - 1 <= last_line:
+                    continue
+                hints.append(InlayHint(analysis.source.node_range(node).end, f"# {shape}"))
+    return sorted(hints, key=lambda h: h.position)
 
 
 def _index_in(container: ModuleVal, module: ModuleVal) -> str | None:

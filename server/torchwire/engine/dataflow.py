@@ -75,7 +75,8 @@ class Data:
     deps: frozenset[int] = frozenset()
     param: str | None = None
     shape: Shape | None = None
-    producer: str | None = None  # "self.layers[2] (nn.Linear(20, 30))"
+    producer: str | None = None  # the module its sizes come from: "`self.layers[2]` (nn.Linear(20, 30))"
+    made_by: str | None = None  # the module whose output it is (an activation after that Linear)
     value: Any = None  # an int, a size, a range, or a Shape (`x.shape`)
     guessed: bool = False  # a size read from an assumed rank
 
@@ -713,7 +714,8 @@ class _Walker:
         out = self.output_shape(ref, module, node, data)
         # An activation, dropout or norm passes on its input's size: keep naming where it came from.
         keeps_size = module.spec is not None and module.spec.name in SH.SIZE_KEEPING and data.producer is not None
-        result = Data(deps, shape=out, producer=data.producer if keeps_size else _describe(ref, module))
+        made_by = _describe(ref, module)
+        result = Data(deps, shape=out, producer=data.producer if keeps_size else made_by, made_by=made_by)
         if ref.owner is not None and ref.origin == "loop":
             self._last_producer[id(ref.owner)] = result.producer
         if module.spec is not None and module.spec.name in SH.TWO_OUTPUTS:

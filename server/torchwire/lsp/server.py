@@ -372,6 +372,31 @@ def plain_text(markdown: str) -> str:
     return "\n".join(line.replace("**", "").replace("`", "") for line in lines)
 
 
+# ---------------------------------------------------------------------- inlay hints
+
+
+@server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
+async def inlay_hint(ls: TorchwireServer, params: types.InlayHintParams) -> list[types.InlayHint] | None:
+    """The shapes forward's statements assign, where known: `x = layer(x)  # [B, 20]`."""
+    from ..explain import inlay_hints
+
+    analysis = await analysis_for(ls, params.text_document.uri)
+    if analysis is None or analysis.tree is None:
+        return None
+    positions = ls.state.positions
+    wanted = positions.range_from_client(analysis.source, params.range)
+    hints = _safely(inlay_hints, analysis, wanted.start.line, wanted.end.line) or []
+    return [
+        types.InlayHint(
+            position=positions.to_client(analysis.source, hint.position),
+            label=hint.label,
+            kind=types.InlayHintKind.Type,
+            padding_left=True,
+        )
+        for hint in hints
+    ]
+
+
 # ---------------------------------------------------------------------- code actions
 
 
