@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import re
 import sys
 import tokenize
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from . import __version__
 from .config import Config, ConfigError, find_pyproject, load_pyproject
@@ -23,85 +22,12 @@ from .engine.analysis import analyze
 from .engine.findings import Finding, Severity
 from .engine.params import totals
 from .engine.source import Position, Range
+from .files import UsageError, discover, read_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages"}
-
-
-class UsageError(Exception):
-    pass
 
 
 # ---------------------------------------------------------------------- files
-
-
-def read_source(path: Path) -> str:
-    """A Python file's text, decoded as Python itself would (BOM, coding cookie)."""
-    data = path.read_bytes()
-    encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
-    return data.decode(encoding)
-
-
-def discover(paths: Sequence[str]) -> Iterator[Path]:
-    """Python files under `paths`: recursive, skipping hidden folders, virtual environments and
-    what `.gitignore` files exclude. A file named explicitly is always checked."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_file():
-            yield path
-        elif path.is_dir():
-            yield from _walk(path)
-        else:
-            raise UsageError(f"{raw}: no such file or directory")
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    import pathspec
-
-    def load(folder: Path) -> list:
-        ignore = folder / ".gitignore"
-        if not ignore.is_file():
-            return []
-        try:
-            lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return []
-        return [(folder, pathspec.GitIgnoreSpec.from_lines(lines))]
-
-    # .gitignore files above the root, up to the repository's top, apply too.
-    inherited: list = []
-    for parent in reversed(root.resolve().parents):
-        if (parent / ".git").exists() or inherited:
-            inherited.extend(load(parent))
-    stack = [(root, inherited + load(root))]
-    while stack:
-        folder, specs = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            entry_path = Path(entry.path)
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if entry.name.startswith(".") or _ignored(entry_path, is_dir, specs):
-                continue
-            if is_dir:
-                if entry.name in SKIPPED_DIRS or (entry_path / "pyvenv.cfg").exists():
-                    continue
-                stack.append((entry_path, specs + load(entry_path)))
-            elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
-                yield entry_path
-
-
-def _ignored(path: Path, is_dir: bool, specs: list) -> bool:
-    for base, spec in specs:
-        try:
-            relative = path.resolve().relative_to(base.resolve()).as_posix()
-        except ValueError:
-            continue
-        if spec.match_file(relative + ("/" if is_dir else "")):
-            return True
-    return False
 
 
 @lru_cache(maxsize=None)
@@ -135,8 +61,19 @@ def _io_error(path: str, error: Exception) -> Finding:
     return Finding("TW000", message, Range(Position(0, 0), Position(0, 0)), Severity.ERROR, path=path)
 
 
+def _project(args: argparse.Namespace):
+    """Where imported classes are looked for: the project of the first path, and the
+    installed packages of `--python` (default: torchwire's own environment)."""
+    from .project import Project, project_root
+
+    first = Path(args.paths[0]) if args.paths else Path.cwd()
+    project = Project(str(project_root(first)), args.python)
+    return project
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     overrides = Config(select=_codes(args.select), ignore=_codes(args.ignore) or [])
+    resolver = _project(args).resolver(blocking=True)
     fixing = args.fix or args.unsafe_fixes or args.diff
     all_findings: list[Finding] = []
     fixed_count = 0
@@ -153,7 +90,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if fixing:
             from .fixes.apply import fix_text
 
-            result = fix_text(text, shown, config, unsafe=args.unsafe_fixes)
+            result = fix_text(text, shown, config, unsafe=args.unsafe_fixes, resolver=resolver)
             if result.text != text:
                 changed_files += 1
                 fixed_count += len(result.applied)
@@ -163,9 +100,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                     )
                 else:
                     _write_preserving_encoding(path, result.text)
-            findings = result.analysis.findings if not args.diff else analyze(text, shown, config).findings
+            findings = result.analysis.findings if not args.diff else analyze(text, shown, config, resolver).findings
         else:
-            findings = analyze(text, shown, config).findings
+            findings = analyze(text, shown, config, resolver).findings
         attributes_read[shown] = attributes_read_through_objects(text)
         all_findings.extend(findings)
     all_findings = _without_used_elsewhere(all_findings, attributes_read)
@@ -232,6 +169,8 @@ def cmd_params(args: argparse.Namespace) -> int:
 
     reports = []
     found_class = False
+    project = _project(args)
+    resolver = project.resolver(blocking=True)
     for path in discover(args.paths):
         shown = _display(path)
         try:
@@ -239,7 +178,7 @@ def cmd_params(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
             print(f"{shown}: cannot read: {error}", file=sys.stderr)
             return EXIT_ERROR
-        analysis = analyze(text, shown, Config(select=[]))
+        analysis = analyze(text, shown, Config(select=[]), resolver)
         for cls in analysis.module_classes:
             if args.class_name and cls.name != args.class_name:
                 continue
@@ -247,6 +186,9 @@ def cmd_params(args: argparse.Namespace) -> int:
             rows = cls.parameters()
             t = totals(rows)
             reports.append((shown, cls, rows, t))
+    if project.environment_error:
+        print(f"torchwire: {project.environment_error}", file=sys.stderr)
+        return EXIT_ERROR
     if args.class_name and not found_class:
         print(f"No nn.Module class named {args.class_name!r} in {', '.join(args.paths)}", file=sys.stderr)
         return EXIT_ERROR
@@ -293,7 +235,8 @@ def cmd_hover(args: argparse.Namespace) -> int:
         text = read_source(path)
     except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
         raise UsageError(f"{path_text}: cannot read: {error}") from None
-    analysis = analyze(text, _display(path), Config(select=[]))
+    args.paths = [path_text]
+    analysis = analyze(text, _display(path), Config(select=[]), _project(args).resolver(blocking=True))
     explanation = explain_at(analysis, Position(int(line) - 1, int(col) - 1))
     if explanation is None:
         print("Nothing to explain here.", file=sys.stderr)
@@ -362,16 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
     check.add_argument("--unsafe-fixes", action="store_true", help="apply unsafe fixes too (implies --fix)")
     check.add_argument("--diff", action="store_true", help="show the fixes as a diff instead of writing them")
+    check.add_argument("--python", metavar="PATH", help="the interpreter whose installed packages imports resolve to")
     check.set_defaults(run=cmd_check)
 
     params = sub.add_parser("params", help="print the parameters each nn.Module class registers")
     params.add_argument("paths", nargs="+", metavar="PATH")
     params.add_argument("--class", dest="class_name", metavar="NAME", help="only this class")
     params.add_argument("--format", choices=("text", "json"), default="text")
+    params.add_argument("--python", metavar="PATH", help="the interpreter whose installed packages imports resolve to")
     params.set_defaults(run=cmd_params)
 
     hover = sub.add_parser("hover", help="what the editor's hover shows at PATH:LINE:COL (1-based)")
     hover.add_argument("location", metavar="PATH:LINE:COL")
+    hover.add_argument("--python", metavar="PATH", help="the interpreter whose installed packages imports resolve to")
     hover.set_defaults(run=cmd_hover)
 
     rule = sub.add_parser("rule", help="explain a rule (or list them all)")

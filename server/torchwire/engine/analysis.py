@@ -176,11 +176,12 @@ def run_rules(ctx: RuleContext, config: Config) -> list[Finding]:
     return findings
 
 
-def analyze(text: str, path: str = "<unknown>", config: Config | None = None) -> Analysis:
-    """Analyse one file's text. Never imports or runs it."""
+def analyze(text: str, path: str = "<unknown>", config: Config | None = None, resolver=None) -> Analysis:
+    """Analyse one file's text. Never imports or runs it. A `resolver` (see
+    torchwire/project.py) lets imported classes be analysed in their own files too."""
     from .incremental import DocumentAnalyzer
 
-    return DocumentAnalyzer(path, config).update(text)
+    return DocumentAnalyzer(path, config, resolver).update(text)
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

@@ -102,9 +102,10 @@ def _chunks_from(stmts: list[ast.stmt], text: str, first_line: int) -> list[Chun
 class DocumentAnalyzer:
     """Analyses successive versions of one document, re-using what an edit left untouched."""
 
-    def __init__(self, path: str = "<unknown>", config: Config | None = None):
+    def __init__(self, path: str = "<unknown>", config: Config | None = None, resolver=None):
         self.path = path
         self.config = config or Config()
+        self.resolver = resolver  # finds classes of other files (see torchwire/project.py)
         self.text: str | None = None  # the last text that parsed
         self.chunks: list[Chunk] = []
         self.doc: Document | None = None
@@ -211,7 +212,7 @@ class DocumentAnalyzer:
     # ------------------------------------------------------------------ results
 
     def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int]) -> Analysis:
-        file = FileContext(source, tree)
+        file = FileContext(source, tree, self.resolver)
         if self.doc is None:
             self.doc = Document(source, tree, file)
         else:  # in place: fixes of findings kept from earlier versions read the current text

@@ -30,6 +30,7 @@ from .values import (
     ParamVal,
     SeqVal,
     Slot,
+    ObjectVal,
     new_uid,
     truth,
 )
@@ -167,6 +168,9 @@ class Interpreter:
     def run_init(self, cls: "ModuleClass", module: ModuleVal, args: list[Any], kwargs: dict[str, Any], depth: int = 0) -> None:
         """Interpret `cls.__init__` (or the inherited one) building `module`."""
         init, owner = cls.find_method("__init__")
+        if owner is not None and owner.ctx is not self.ctx:  # inherited from a class of another file
+            self.for_file(owner.ctx).run_init(cls, module, args, kwargs, depth)
+            return
         if init is None:
             self._init_base(cls, module, args, kwargs, depth)
             return
@@ -195,6 +199,56 @@ class Interpreter:
         except (_Return, _Break, _Continue):
             pass
 
+    def for_file(self, ctx: "FileContext") -> "Interpreter":
+        """An interpreter for code of another file (its own imports and names), sharing the
+        step budget."""
+        if ctx is self.ctx:
+            return self
+        other = Interpreter(ctx, observe=False)
+        other.steps = self.steps
+        return other
+
+    def make_object(self, definition: "ModuleClass", args: list[Any], kwargs: dict[str, Any], depth: int, label: str | None = None) -> Any:
+        """An instance of a plain class (a config): a dataclass's fields, or what its __init__
+        sets on self, or its class attributes."""
+        if depth > MAX_DEPTH or _STARRED in args:
+            return UNKNOWN
+        interp = self.for_file(definition.ctx)
+        obj = ObjectVal(definition.name, {}, label)
+        for name, node in definition.class_attributes().items():
+            obj.fields[name] = interp.eval(node, Frame({}, depth=depth))
+        if definition.is_dataclass:
+            names = definition.dataclass_fields()
+            for name, value in zip(names, args):
+                obj.fields[name] = value
+            for name, value in kwargs.items():
+                if name in names:
+                    obj.fields[name] = value
+            for name in names:
+                if name not in obj.fields:
+                    obj.fields[name] = Sym.atom(f"{label}.{name}") if label else UNKNOWN
+            return obj
+        init, owner = definition.find_method("__init__")
+        if init is not None:
+            frame = Frame({}, depth=depth)
+            interp._bind(init, frame, [obj, *args], dict(kwargs), method=True)
+            try:
+                interp.exec_body(init.body, frame)
+            except _Return:
+                pass
+        return obj
+
+    def default_instance(self, annotation: ast.expr | None, label: str, depth: int) -> Any:
+        """A parameter without a default, annotated with a config class whose attributes all
+        have defaults (`config: GPTConfig`): that config, at its defaults."""
+        if annotation is None:
+            return None
+        cls = self.eval(annotation, Frame({}, depth=depth))
+        definition = cls.definition if isinstance(cls, ClassRef) else None
+        if definition is None or definition.is_module or not definition.has_defaults_for_all():
+            return None
+        return self.make_object(definition, [], {}, depth + 1, label)
+
     # ------------------------------------------------------------------ binding
 
     def _bind(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, frame: Frame, args: list[Any], kwargs: dict[str, Any], method: bool) -> None:
@@ -215,7 +269,8 @@ class Interpreter:
             elif default is not None:
                 env[name] = self.eval(default, Frame({}, depth=frame.depth))
             else:
-                env[name] = Sym.atom(name)
+                config = self.default_instance(param.annotation, name, frame.depth) if not method or param is not positional[0] else None
+                env[name] = config if config is not None else Sym.atom(name)
         for param, default in zip(a.kwonlyargs, a.kw_defaults):
             name = param.arg
             if name in kwargs:
@@ -375,6 +430,8 @@ class Interpreter:
             owner = self.eval(target.value, frame)
             if isinstance(owner, ModuleVal):
                 self.set_member(owner, target.attr, value, frame, value_node, target)
+            elif isinstance(owner, ObjectVal):
+                owner.fields[target.attr] = value
         elif isinstance(target, ast.Subscript):
             owner = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
@@ -486,12 +543,15 @@ class Interpreter:
                 slot = table.get(attr)
                 if slot is not None:
                     return slot.value
+            for entry in members.entries or []:  # ModuleDict (and keyed Sequential) members
+                if entry.key == attr:
+                    return entry.value
             if owner.spec is not None and attr in owner.args:
                 return owner.args[attr]  # nn.Linear(...).in_features
             if owner.cls is not None:
-                method, _ = owner.cls.find_method(attr)
+                method, defined_in = owner.cls.find_method(attr)
                 if method is not None:
-                    return FunctionRef(method, bound_self=owner)
+                    return FunctionRef(method, bound_self=owner, ctx=defined_in.ctx)
             return BoundMethod(owner, attr)
         if isinstance(owner, Sym) and len(owner.terms) == 1 and owner.terms[0][1] == 1 and len(owner.terms[0][0]) == 1:
             return Sym.atom(f"{owner.terms[0][0][0]}.{attr}")  # config.hidden_size
@@ -499,9 +559,14 @@ class Interpreter:
             return BoundMethod(owner, attr)
         if isinstance(owner, QualName):
             return self.ctx.resolve_qualified(f"{owner.name}.{attr}")
-        if isinstance(owner, ClassRef) and owner.local is not None:
-            node = owner.local.class_attributes().get(attr)
-            return self.eval(node, Frame({})) if node is not None else UNKNOWN
+        if isinstance(owner, ClassRef) and owner.definition is not None:
+            definition = owner.definition
+            node = definition.class_attributes().get(attr)
+            return self.for_file(definition.ctx).eval(node, Frame({})) if node is not None else UNKNOWN
+        if isinstance(owner, ObjectVal):
+            if attr in owner.fields:
+                return owner.fields[attr]
+            return Sym.atom(f"{owner.label}.{attr}") if owner.label else UNKNOWN
         if isinstance(owner, ClassRef) and owner.spec is not None and attr == "from_pretrained":
             return BoundMethod(owner, attr)
         return UNKNOWN
@@ -839,6 +904,8 @@ class Interpreter:
     def call_function(self, func: FunctionRef, args: list[Any], kwargs: dict[str, Any], frame: Frame) -> Any:
         if frame.depth >= MAX_DEPTH:
             return UNKNOWN
+        if func.ctx is not None and func.ctx is not self.ctx:
+            return self.for_file(func.ctx).call_function(FunctionRef(func.node, func.bound_self), args, kwargs, frame)
         inner = Frame({}, frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)
         if func.bound_self is not None:
             args = [func.bound_self, *args]
@@ -876,11 +943,11 @@ class Interpreter:
                 module.unknown = f"{cls.display}() {error}"
                 return module
             return spec.instantiate(bound, node)
-        if cls.local is not None:
-            local = cls.local
-            if not local.is_module:
-                return UNKNOWN
-            return self.ctx.instantiate(local, args, kwargs, node, frame.depth + 1, unknown_args=_STARRED in args or double_star)
+        if cls.definition is not None:
+            definition = cls.definition
+            if not definition.is_module:
+                return self.make_object(definition, args, kwargs, frame.depth + 1)
+            return definition.ctx.instantiate(definition, args, kwargs, node, frame.depth + 1, unknown_args=_STARRED in args or double_star)
         if cls.qualified.startswith("torch.nn.") and cls.qualified.rsplit(".", 1)[-1][:1].isupper():
             return ModuleVal(display=cls.display, qualified=cls.qualified, node=node,
                              unknown=f"{cls.display} is not in torchwire's layer catalogue")
@@ -1025,19 +1092,20 @@ class Interpreter:
             self._init_base(sup.cls, sup.module, args, kwargs, frame.depth + 1)
             return None
         for base in sup.cls.local_bases:
-            fn, _ = base.find_method(name)
+            fn, defined_in = base.find_method(name)
             if fn is not None:
-                return self.call_function(FunctionRef(fn, bound_self=sup.module), args, kwargs, frame)
+                return self.call_function(FunctionRef(fn, bound_self=sup.module, ctx=defined_in.ctx), args, kwargs, frame)
         return UNKNOWN
 
     def _init_base(self, cls: "ModuleClass", module: ModuleVal, args: list[Any], kwargs: dict[str, Any], depth: int) -> None:
-        """What `super().__init__(...)` in `cls` reaches: the next local base's __init__, or a
-        torch.nn base (nn.Sequential, nn.Linear, ...) registering its own members."""
+        """What `super().__init__(...)` in `cls` reaches: the next base's __init__ (of this file
+        or another), or a torch.nn base (nn.Sequential, nn.Linear, ...) registering its own
+        members."""
         if depth > MAX_DEPTH:
             return
         for base in cls.local_bases:
             if base.is_module:
-                self.run_init(base, module, args, kwargs, depth + 1)
+                self.for_file(base.ctx).run_init(base, module, args, kwargs, depth + 1)
                 return
         spec = cls.spec_base
         if spec is None:
@@ -1114,6 +1182,9 @@ class Interpreter:
             return args[0] if args else UNKNOWN
         if name.startswith("math."):
             return _math(name[5:], args)
+        last = name.rsplit(".", 1)[-1]
+        if last[:1].isupper() and not name.startswith("torch."):  # `MLP(d)`: called, so a class
+            return self.construct(ClassRef(name, last), args, kwargs, node, frame, False)
         return UNKNOWN
 
 
@@ -1229,8 +1300,7 @@ def _rooted_in(node: ast.expr, env: dict[str, Any]) -> bool:
 
 
 def _looks_like_class(qualified: str) -> bool:
-    last = qualified.rsplit(".", 1)[-1]
-    return last[:1].isupper() and not last.isupper()
+    return qualified.rsplit(".", 1)[-1][:1].isupper()
 
 
 def _dims_of(value: Any) -> tuple[Dim, ...] | None:
@@ -1346,8 +1416,10 @@ def _builtin_minmax(pick: Callable[..., Any]):
 
 def _builtin_sequence(kind: str):
     def fn(interp: Interpreter, args, kwargs, node, frame) -> Any:
+        if kind == "dict" and kwargs and not args:  # dict(wte=..., wpe=...)
+            return SeqVal("dict", [Entry(value, key=key) for key, value in kwargs.items()], node)
         if not args:
-            return SeqVal(kind if kind != "dict" else "dict", [], node)
+            return SeqVal(kind, [], node)
         spread = interp._spread(args[0])
         if kind == "dict":
             if isinstance(args[0], SeqVal):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from ..catalogue import lookup
 from ..catalogue.spec import LayerSpec
@@ -66,6 +66,34 @@ class ModuleClass:
             if found is not None:
                 return found, owner
         return None, None
+
+    @cached_property
+    def is_dataclass(self) -> bool:
+        for decorator in self.node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            name = self.ctx.imports.qualify(target) or (target.id if isinstance(target, ast.Name) else "")
+            if name in ("dataclasses.dataclass", "dataclass", "pydantic.dataclasses.dataclass"):
+                return True
+        return False
+
+    def dataclass_fields(self) -> list[str]:
+        return [
+            stmt.target.id
+            for stmt in self.node.body
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and "ClassVar" not in ast.unparse(stmt.annotation)
+        ]
+
+    def has_defaults_for_all(self) -> bool:
+        """Whether the class can be built with no arguments (a config with a default for
+        every field)."""
+        if self.is_dataclass:
+            defaults = self.class_attributes()
+            return all(name in defaults for name in self.dataclass_fields())
+        init, _ = self.find_method("__init__")
+        if init is None:
+            return bool(self.class_attributes())
+        a = init.args
+        return len(a.defaults) == len(a.posonlyargs) + len(a.args) - 1 and all(d is not None for d in a.kw_defaults)
 
     def class_attributes(self) -> dict[str, ast.expr]:
         out: dict[str, ast.expr] = {}
@@ -157,12 +185,20 @@ def _walk_function(fn: ast.AST):
             stack.extend(ast.iter_child_nodes(node))
 
 
+class Resolver(Protocol):
+    """Finds the class an imported name stands for, in the code of another file (see
+    torchwire/project.py). The engine only asks; it never imports anything."""
+
+    def find_class(self, importer: "FileContext", qualified: str) -> "ModuleClass | None": ...
+
+
 class FileContext:
     """Everything known about one file: its text, tree, imports, classes and observations."""
 
-    def __init__(self, source: SourceText, tree: ast.Module):
+    def __init__(self, source: SourceText, tree: ast.Module, resolver: Resolver | None = None):
         self.source = source
         self.tree = tree
+        self.resolver = resolver
         self.imports = ImportMap(tree)
         self.observations: dict[tuple[str, int], Observation] = {}
         self.shared_reported: set[int] = set()  # module uids already reported as repeated
@@ -213,6 +249,19 @@ class FileContext:
             spec = lookup(qualified)
             if spec is not None and cls.spec_base is None:
                 cls.spec_base = spec
+            elif spec is None and not qualified.startswith("torch."):
+                found = self.find_class(qualified)  # a base class of another file
+                if found is not None:
+                    cls.local_bases.append(found)
+
+    def find_class(self, qualified: str) -> "ModuleClass | None":
+        """The class an imported name stands for, when a resolver can find its code."""
+        if self.resolver is None:
+            return None
+        try:
+            return self.resolver.find_class(self, qualified)
+        except Exception:  # resolution is a bonus: never let it break the analysis
+            return None
 
     def _decide_module(self, cls: ModuleClass, visiting: set[int]) -> bool:
         if cls.evidence is not None:
@@ -221,7 +270,8 @@ class FileContext:
             return False
         visiting.add(id(cls))
         for base in cls.local_bases:
-            if self._decide_module(base, visiting):
+            decided = base.is_module if base.ctx is not self else self._decide_module(base, visiting)
+            if decided:
                 cls.evidence = base.name
                 return True
         if cls.spec_base is not None:
@@ -287,14 +337,16 @@ class FileContext:
         last = qualified.rsplit(".", 1)[-1]
         # torch.Size, torch.Tensor, torch.Generator...: PyTorch classes outside torch.nn are no modules.
         torch_non_module = qualified.startswith("torch.") and not qualified.startswith("torch.nn.")
-        if last[:1].isupper() and not last.isupper() and not torch_non_module and qualified not in NOT_MODULES:
-            return ClassRef(qualified, last)
+        if last[:1].isupper() and not torch_non_module and qualified not in NOT_MODULES:
+            definition = self.find_class(qualified) if not qualified.startswith("torch.") else None
+            if definition is not None or not last.isupper():  # `MLP` may be a class, `HIDDEN` a constant
+                return ClassRef(qualified, last, definition=definition)
         return QualName(qualified)
 
     def global_value(self, name: str, interp: Interpreter) -> Any:
         if name in self.classes:
             cls = self.classes[name]
-            return ClassRef(name, name, local=cls)
+            return ClassRef(name, name, definition=cls)
         if name in self.functions:
             return FunctionRef(self.functions[name])
         if name in self._constants:

@@ -91,26 +91,39 @@ class SeqVal:
 
 @dataclass(eq=False)
 class ClassRef:
-    """A class used as a value: `nn.Linear`, a class of this file, or an unresolved import."""
+    """A class used as a value: `nn.Linear`, a class whose code the analysis reads (of this
+    file, or of another resolved through the imports), or an unresolved import."""
 
     qualified: str
     display: str
     spec: "LayerSpec | None" = None
-    local: "ModuleClass | None" = None
+    definition: "ModuleClass | None" = None
 
     @property
     def is_module(self) -> bool:
         if self.spec is not None:
             return True
-        return self.local is not None and self.local.is_module
+        return self.definition is not None and self.definition.is_module
+
+
+@dataclass(eq=False)
+class ObjectVal:
+    """An instance of a plain class, such as a config: its attributes as far as known. An
+    attribute it lacks reads as a symbol named after what holds it (`config.n_embd`)."""
+
+    cls_name: str
+    fields: dict[str, Any]
+    label: str | None = None
 
 
 @dataclass(eq=False)
 class FunctionRef:
-    """A function of this file (or a method of `self`), interpreted when called in __init__."""
+    """A function (or a method of `self`), interpreted when called in __init__; `ctx` is the
+    file it is written in, whose names its body uses (None: the file being interpreted)."""
 
     node: ast.FunctionDef | ast.AsyncFunctionDef
     bound_self: Any = None
+    ctx: Any = None
 
 
 @dataclass(eq=False)
@@ -228,7 +241,7 @@ def truth(value: Any) -> bool | None:
     """Python truthiness where known."""
     if value is UNKNOWN or isinstance(value, Sym):
         return None
-    if isinstance(value, (ModuleVal, ClassRef, FunctionRef)):
+    if isinstance(value, (ModuleVal, ClassRef, FunctionRef, ObjectVal)):
         return True
     if isinstance(value, SeqVal):
         n = value.length()

@@ -47,9 +47,9 @@ def _overlaps(a: TextEdit, b: TextEdit) -> bool:
     return a.range.start < b.range.end and b.range.start < a.range.end
 
 
-def fix_text(text: str, path: str, config: Config | None = None, unsafe: bool = False) -> FixResult:
+def fix_text(text: str, path: str, config: Config | None = None, unsafe: bool = False, resolver=None) -> FixResult:
     applied: list[Finding] = []
-    analysis = analyze(text, path, config)
+    analysis = analyze(text, path, config, resolver)
     newline = "\r\n" if "\r\n" in text else "\n"
     for _ in range(MAX_PASSES):
         fixes = chosen_fixes(analysis.findings, unsafe)
@@ -63,5 +63,5 @@ def fix_text(text: str, path: str, config: Config | None = None, unsafe: bool = 
             break
         text = new_text
         applied.extend(finding for finding, _ in fixes)
-        analysis = analyze(text, path, config)
+        analysis = analyze(text, path, config, resolver)
     return FixResult(text, applied, analysis)

@@ -34,6 +34,7 @@ from .settings import Settings
 log = logging.getLogger("torchwire.lsp")
 
 FIX_ALL = "source.fixAll.torchwire"
+HOVER_BUDGET = 2.0  # seconds a hover may wait for jedi to find imported classes
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
     Severity.WARNING: types.DiagnosticSeverity.Warning,
@@ -61,6 +62,8 @@ class State:
     push: bool = True  # push diagnostics unless the client pulls them
     resolve_edits: bool = False  # client resolves code action edits lazily
     markdown: bool = True  # client renders Markdown hovers
+    project: Any = None  # where imported classes are found (torchwire.project.Project)
+    resolving: bool = False  # a background jedi task is running
     versioned_edits: bool = False
     documents: dict[str, OpenDocument] = field(default_factory=dict)
 
@@ -129,11 +132,43 @@ async def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
         text, version, generation = doc.source, doc.version, state.generation
         if entry.analysis is not None and entry.version == version and entry.generation == generation:
             return entry.analysis
-        if entry.generation != generation:  # new settings: start afresh
-            entry.analyzer = DocumentAnalyzer(entry.analyzer.path, _config_for(ls, uri))
+        if entry.generation != generation:  # new settings or newly resolved imports: start afresh
+            entry.analyzer = _analyzer(ls, uri)
         analysis = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.analyzer.update, text)
         entry.analysis, entry.version, entry.generation = analysis, version, generation
-        return analysis
+    if state.project is not None and state.project.pending:
+        _resolve_in_background(ls)
+    return analysis
+
+
+def _analyzer(ls: TorchwireServer, uri: str) -> DocumentAnalyzer:
+    """A fresh analyzer: imported classes come from the project's cache, never waiting on jedi."""
+    project = ls.state.project
+    resolver = project.resolver(blocking=False) if project is not None else None
+    return DocumentAnalyzer(to_fs_path(uri) or uri, _config_for(ls, uri), resolver)
+
+
+def _resolve_in_background(ls: TorchwireServer) -> None:
+    """Ask jedi, off the keystroke path, about the imported names analyses could not resolve;
+    when it finds classes, analyse the open documents again with them."""
+    state = ls.state
+    if state.resolving:
+        return
+    state.resolving = True
+
+    async def run() -> None:
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, state.project.resolve_pending)
+        except Exception:
+            log.exception("resolving imports failed")
+            found = False
+        finally:
+            state.resolving = False
+        if found:
+            state.generation += 1
+            _refresh_all(ls)
+
+    asyncio.get_running_loop().create_task(run())
 
 
 def _current(ls: TorchwireServer, uri: str, analysis: Analysis) -> bool:
@@ -215,8 +250,29 @@ def initialize(ls: TorchwireServer, params: types.InitializeParams) -> None:
     state.resolve_edits = bool(action and action.resolve_support and "edit" in action.resolve_support.properties)
     edit = caps.workspace.workspace_edit if caps.workspace is not None else None
     state.versioned_edits = bool(edit and edit.document_changes)
+    state.project = _new_project(ls)
     if params.process_id:
         _watch_parent(params.process_id)
+
+
+def _new_project(ls: TorchwireServer):
+    """Imports resolve in the workspace and in the chosen interpreter's installed packages;
+    open documents are read as the editor has them."""
+    from ..project import Project
+
+    root = to_fs_path(ls.workspace.root_uri) if ls.workspace.root_uri else None
+
+    def read(path: str) -> str | None:
+        from pygls.uris import from_fs_path
+
+        document = ls.workspace.text_documents.get(from_fs_path(path) or "")
+        if document is not None:
+            return document.source
+        from ..project import read_file
+
+        return read_file(path)
+
+    return Project(root, ls.state.settings.python, read)
 
 
 def _watch_parent(pid: int) -> None:
@@ -249,7 +305,10 @@ async def did_change_configuration(ls: TorchwireServer, params: types.DidChangeC
             settings = None
     if not settings:
         return  # nothing said (eglot sends `{}` at start-up): keep the initial settings
+    python = ls.state.settings.python
     ls.state.settings = Settings.from_client(_merged(ls.state.initial, settings))
+    if ls.state.settings.python != python:
+        ls.state.project = _new_project(ls)  # another interpreter: other installed packages
     ls.state.generation += 1
     _project_config.cache_clear()
     _refresh_all(ls)
@@ -283,6 +342,7 @@ def did_change_watched_files(ls: TorchwireServer, params: types.DidChangeWatched
         _project_config.cache_clear()
         ls.state.generation += 1
         _refresh_all(ls)
+    _dependents_changed(ls, [c.uri for c in params.changes if c.uri.endswith(".py")])
 
 
 # ---------------------------------------------------------------------- text synchronisation
@@ -293,14 +353,29 @@ async def did_open(ls: TorchwireServer, params: types.DidOpenTextDocumentParams)
     item = params.text_document
     if not _is_python(item.uri, item.language_id):
         return
-    path = to_fs_path(item.uri) or item.uri
-    ls.state.documents[item.uri] = OpenDocument(DocumentAnalyzer(path, _config_for(ls, item.uri)), generation=ls.state.generation)
+    ls.state.documents[item.uri] = OpenDocument(_analyzer(ls, item.uri), generation=ls.state.generation)
     schedule(ls, item.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 async def did_change(ls: TorchwireServer, params: types.DidChangeTextDocumentParams) -> None:
-    schedule(ls, params.text_document.uri)
+    uri = params.text_document.uri
+    schedule(ls, uri)
+    _dependents_changed(ls, [uri])
+
+
+def _dependents_changed(ls: TorchwireServer, uris: list[str]) -> None:
+    """Open documents that import classes from these files are analysed again."""
+    project = ls.state.project
+    if project is None:
+        return
+    affected: set[str] = set()
+    for uri in uris:
+        affected |= project.forget(to_fs_path(uri) or uri)
+    for other, entry in ls.state.documents.items():
+        if (to_fs_path(other) or other) in affected:
+            entry.generation = -1  # start afresh
+            schedule(ls, other)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -352,9 +427,21 @@ async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover |
     """The parameters a module attribute, element, loop variable, constructor or class registers."""
     from ..explain import explain_at
 
-    analysis = await analysis_for(ls, params.text_document.uri)
+    uri = params.text_document.uri
+    analysis = await analysis_for(ls, uri)
     if analysis is None or analysis.tree is None:
         return None
+    project = ls.state.project
+    if project is not None and project.pending:  # hover may wait for jedi, within its budget
+        loop = asyncio.get_running_loop()
+        try:
+            found = await asyncio.wait_for(loop.run_in_executor(ls.thread_pool, project.resolve_pending), HOVER_BUDGET)
+        except asyncio.TimeoutError:
+            found = False
+        if found:
+            ls.state.generation += 1
+            _refresh_all(ls)
+            analysis = await analysis_for(ls, uri) or analysis
     positions = ls.state.positions
     explanation = _safely(explain_at, analysis, positions.from_client(analysis.source, params.position))
     if explanation is None:

@@ -1,0 +1,215 @@
+"""Classes of other files: the project's own modules and the installed packages of a Python
+environment, found with jedi (which reads code, never runs it) and analysed by the same engine.
+
+`Project.find_class` is the engine's resolver. In blocking mode (the CLI, hover) it asks jedi
+on the spot; in cache-only mode (the diagnostics of the file being edited) it answers from
+what is known and queues the rest for `resolve_pending`, which the language server runs off
+the keystroke path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .engine.analysis import parse_module
+from .engine.model import FileContext, ModuleClass
+from .engine.source import SourceText
+from .files import read_source
+
+log = logging.getLogger(__name__)
+
+Location = tuple[str, str, int]  # (file, class name, line)
+
+
+def read_file(path: str) -> str | None:
+    try:
+        return read_source(Path(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+        return None
+
+
+@dataclass
+class Project:
+    root: str | None = None  # where the project's own packages are found (and jedi's project)
+    python: str | None = None  # the interpreter whose installed packages count (None: this one)
+    read: Callable[[str], str | None] = read_file  # the text of a file (open documents first)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _lookups: dict[tuple[str, str], Location | None] = field(default_factory=dict, repr=False)
+    _files: dict[str, tuple[str, FileContext | None]] = field(default_factory=dict, repr=False)
+    _jedi: object = field(default=None, repr=False)
+    pending: set[tuple[str, str]] = field(default_factory=set)
+    uses: dict[str, set[str]] = field(default_factory=dict)  # importer -> files it reaches
+    environment_error: str | None = None
+
+    def resolver(self, blocking: bool) -> "ProjectResolver":
+        return ProjectResolver(self, blocking)
+
+    # ------------------------------------------------------------------ resolution
+
+    def find_class(self, importer: FileContext, qualified: str, blocking: bool = True) -> ModuleClass | None:
+        if qualified.split(".", 1)[0] in ("torch", "typing", "collections", "dataclasses", "abc", "enum"):
+            return None
+        key = (importer.source.path, qualified)
+        # The cache-only mode never waits: while jedi is busy elsewhere, the name is queued.
+        if not self._lock.acquire(blocking=blocking):
+            self.pending.add(key)
+            return None
+        try:
+            if key not in self._lookups:
+                if not blocking:
+                    self.pending.add(key)
+                    return None
+                self._lookups[key] = self._locate(*key)
+            location = self._lookups[key]
+            if location is None:
+                return None
+            path, name, line = location
+            self.uses.setdefault(importer.source.path, set()).add(path)
+            ctx = self._context(path)
+            if ctx is None:
+                return None
+            candidates = [c for c in ctx.all_classes if c.name == name]
+            return min(candidates, key=lambda c: abs(c.node.lineno - line), default=None)
+        finally:
+            self._lock.release()
+
+    def resolve_pending(self) -> bool:
+        """Ask jedi about the names analyses have queued; True if anything new was found.
+        The lock is taken one name at a time, so that analyses can go on in between."""
+        keys, self.pending = set(self.pending), set()
+        found = False
+        for key in keys:
+            with self._lock:
+                if key not in self._lookups:
+                    self._lookups[key] = self._locate(*key)
+                    found = found or self._lookups[key] is not None
+        return found
+
+    def _locate(self, importer: str, qualified: str, depth: int = 0) -> Location | None:
+        """Where the class an import names is defined, following re-exports."""
+        dots = len(qualified) - len(qualified.lstrip("."))
+        module, _, name = qualified[dots:].rpartition(".")
+        if not name.isidentifier() or not all(part.isidentifier() for part in module.split(".") if module):
+            return None
+        if dots:
+            # Relative imports depend on the file's place alone: no search path needed.
+            return self._locate_relative(Path(importer).resolve(), dots, module, name, depth)
+        if not module:
+            return None
+        code = f"from {module} import {name}\n{name}\n"
+        project = self._jedi_project(importer)
+        if project is None:
+            return None
+        try:
+            import jedi
+
+            names = jedi.Script(code=code, path=importer, project=project).goto(2, 0, follow_imports=True)
+        except Exception as error:  # jedi on odd code: treat as not found
+            log.debug("jedi failed on %s in %s: %s", qualified, importer, error)
+            return None
+        for found in names:
+            path = str(found.module_path) if found.module_path else ""
+            if found.type == "class" and path.endswith(".py"):
+                return path, found.name, found.line or 0
+        return None
+
+    def _locate_relative(self, importer: Path, dots: int, module: str, name: str, depth: int) -> Location | None:
+        base = importer.parent
+        for _ in range(dots - 1):
+            base = base.parent
+        target = base.joinpath(*module.split(".")) if module else base
+        for path in (target.with_suffix(".py"), target / "__init__.py"):
+            if path.is_file():
+                return self._defined_or_imported(str(path), name, depth)
+        return None
+
+    def _defined_or_imported(self, path: str, name: str, depth: int) -> Location | None:
+        """The class `name` of a module file: defined there, or imported into it (a re-export)."""
+        ctx = self._context(path)
+        if ctx is None or depth > 10:
+            return None
+        if name in ctx.classes and ctx.classes[name].top is ctx.classes[name].node:
+            return path, name, ctx.classes[name].node.lineno
+        imported = ctx.imports.names.get(name)
+        return self._locate(path, imported, depth + 1) if imported else None
+
+    def _jedi_project(self, importer: str):
+        if self._jedi is None:
+            import jedi
+
+            root = self.root or str(Path(importer).parent)
+            try:
+                self._jedi = jedi.Project(root, environment_path=self.python) if self.python else jedi.Project(root)
+                self._jedi.get_environment()  # fail now, clearly, for a wrong interpreter
+            except Exception as error:
+                self.environment_error = f"cannot use the Python environment {self.python!r}: {error}"
+                log.warning("%s", self.environment_error)
+                self._jedi = False
+        return self._jedi or None
+
+    # ------------------------------------------------------------------ files
+
+    def _context(self, path: str) -> FileContext | None:
+        """The module model of a file, analysed once per content."""
+        text = self.read(path)
+        if text is None:
+            return None
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        cached = self._files.get(path)
+        if cached is not None and cached[0] == digest:
+            return cached[1]
+        self._files[path] = (digest, None)  # guards import cycles
+        try:
+            tree = parse_module(text, path)
+        except SyntaxError:
+            return None
+        ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=True))
+        self._files[path] = (digest, ctx)
+        return ctx
+
+    def forget(self, path: str) -> set[str]:
+        """A file changed (or appeared): drop what was learnt from it. Returns the files that
+        reached it, directly or not, whose analyses are now out of date."""
+        with self._lock:
+            self._files.pop(path, None)
+            # A new file may answer lookups that found nothing before.
+            for key in [k for k, v in self._lookups.items() if v is None]:
+                del self._lookups[key]
+            affected, frontier = set(), {path}
+            while frontier:
+                reached = {importer for importer, files in self.uses.items() if files & frontier} - affected
+                affected |= reached
+                frontier = reached
+            for importer in affected:
+                self._files.pop(importer, None)
+            return affected
+
+
+@dataclass
+class ProjectResolver:
+    """The engine's view of a Project: blocking or answering from the cache only."""
+
+    project: Project
+    blocking: bool
+
+    def find_class(self, importer: FileContext, qualified: str) -> ModuleClass | None:
+        return self.project.find_class(importer, qualified, self.blocking)
+
+
+def project_root(start: Path) -> Path:
+    """The project a path belongs to: the nearest folder above it with a pyproject.toml,
+    setup.py or .git; else the path's own folder."""
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in ("pyproject.toml", "setup.py", "setup.cfg", ".git")):
+            return candidate
+    return folder
+
+
+__all__ = ["Project", "ProjectResolver", "project_root"]

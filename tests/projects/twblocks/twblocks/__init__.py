@@ -1,0 +1,3 @@
+from .layers import Attention, Block, Mlp
+
+__all__ = ["Attention", "Block", "Mlp"]

@@ -1,0 +1,136 @@
+"""Classes of other files: a project whose blocks are spread over a package and a subpackage
+(relative and absolute imports, re-exports through __init__.py), and a package of timm-style
+blocks installed into a separate Python environment. The tables torchwire composes are
+compared, name by name and shape by shape, with what real PyTorch registers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from lsp_client import SERVER, Session
+from torchwire.cli import main
+
+PROJECTS = Path(__file__).resolve().parent / "projects"
+GPTLAB = PROJECTS / "gptlab"
+TWBLOCKS = PROJECTS / "twblocks"
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory) -> str:
+    """A Python environment with twblocks installed (copied into its site-packages)."""
+    venv = tmp_path_factory.mktemp("env") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run(["cp", "-r", str(TWBLOCKS / "twblocks"), purelib], check=True)
+    return str(python)
+
+
+def params(capsys, monkeypatch, *args: str) -> dict[str, list[tuple[str, list[int] | None]]]:
+    monkeypatch.chdir(GPTLAB)
+    assert main(["params", "--format", "json", *args]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    return {r["class"]: [(p["name"], p["shape"]) for p in r["parameters"]] for r in reports}
+
+
+def real_tables() -> dict[str, list[tuple[str, list[int]]]]:
+    torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __import__("torch")
+    sys.path[:0] = [str(GPTLAB), str(TWBLOCKS)]
+    try:
+        from gptlab import GPT, GPTConfig
+        from gptlab.model import TinyGPT
+        from gptlab.vision import ViTLite
+
+        with torch.device("meta"):
+            models = {"GPT": GPT(GPTConfig()), "TinyGPT": TinyGPT(), "ViTLite": ViTLite()}
+        return {name: [(n, list(p.shape)) for n, p in m.named_parameters()] for name, m in models.items()}
+    finally:
+        del sys.path[:2]
+
+
+def test_composed_tables_match_pytorch(capsys, monkeypatch, environment):
+    static = params(capsys, monkeypatch, "--python", environment, "gptlab/model.py", "gptlab/vision.py")
+    assert "gptlab" not in sys.modules and "twblocks" not in sys.modules  # read, never imported
+    real = real_tables()
+    assert sorted(static) == sorted(real) == ["GPT", "TinyGPT", "ViTLite"]
+    matched = [name for name in real if static[name] == real[name]]
+    assert matched == list(real), {name: (static[name], real[name]) for name in real if name not in matched}
+
+
+def test_without_the_environment_the_installed_blocks_are_unknown(capsys, monkeypatch):
+    static = params(capsys, monkeypatch, "--class", "ViTLite", "gptlab/vision.py")
+    names = [name for name, _ in static["ViTLite"]]
+    assert names == ["patch_embed.weight", "patch_embed.bias", "blocks.0.*", "blocks.1.*", "norm.weight", "norm.bias", "head.*"]
+    assert dict(static["ViTLite"])["blocks.0.*"] is None
+
+
+def test_a_wrong_interpreter_is_a_clear_error(capsys, monkeypatch):
+    monkeypatch.chdir(GPTLAB)
+    assert main(["params", "--python", "/nonexistent/python", "gptlab/vision.py"]) == 2
+    assert "cannot use the Python environment '/nonexistent/python'" in capsys.readouterr().err
+
+
+def test_rules_see_imported_blocks_as_modules(capsys, monkeypatch):
+    monkeypatch.chdir(GPTLAB)
+    main(["check", "--format", "json", "gptlab/mistakes.py"])
+    findings = json.loads(capsys.readouterr().out)
+    assert [(f["code"], f["range"]["start"]["line"] + 1) for f in findings] == [("TW201", 12), ("TW103", 18), ("TW101", 18)]
+    # `config: GPTConfig` is read at its defaults (n_layer=3, n_embd=32), through the import.
+    assert findings[0]["message"].startswith(
+        "`self.blocks` is a plain list of 3 modules: PyTorch does not register modules held in a list, so their "
+        "38,112 parameters are invisible")
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("neovim@v0.7.0"), root_uri=GPTLAB.as_uri(), initialization_options={"debounce": 0}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _until(client: LanguageClient, uri: str, predicate) -> list[types.Diagnostic]:
+    """Diagnostics are published at once from what is known, and again when jedi has found
+    the imported classes in the background."""
+    for _ in range(20):
+        params = await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 20)
+        if params.uri == uri and predicate(list(params.diagnostics)):
+            return list(params.diagnostics)
+    raise AssertionError("never published the expected diagnostics")
+
+
+async def test_server_resolves_imports_in_the_background_and_follows_edits(client: LanguageClient):
+    session = Session(client, "utf-16", pulls=False)
+    uri = (GPTLAB / "gptlab" / "mistakes.py").as_uri()
+    text = (GPTLAB / "gptlab" / "mistakes.py").read_text()
+    session.versions[uri] = 1
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    diagnostics = await _until(client, uri, lambda d: any(x.code == "TW201" for x in d))
+    assert sorted(d.code for d in diagnostics) == ["TW101", "TW103", "TW201"]
+    hover = await session.hover(uri, 11, 14)  # self.blocks
+    assert hover.contents.value.split("\n")[0] == (
+        "**`self.blocks`**: plain `list` of 3 modules, 38,112 parameters (152.4 KB as float32): **not registered**")
+    # Edit the MLP (another file) in the editor: the plain list's hover follows.
+    mlp_uri = (GPTLAB / "gptlab" / "layers" / "mlp.py").as_uri()
+    mlp = (GPTLAB / "gptlab" / "layers" / "mlp.py").read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=mlp_uri, language_id="python", version=1, text=mlp)))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=mlp_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=mlp.replace("expansion=4", "expansion=2"))]))
+    await asyncio.sleep(0.5)
+    hover = await session.hover(uri, 11, 14)
+    assert hover.contents.value.split("\n")[0] == (
+        "**`self.blocks`**: plain `list` of 3 modules, 25,632 parameters (102.5 KB as float32): **not registered**")
