@@ -3,7 +3,9 @@ bare `ast.parse` of the same text in the same run:
 
 - spawn to first diagnostics (process start, initialize, didOpen, publishDiagnostics);
 - change to diagnostics, p50/p95 over edits typed at random lines (incremental changes);
-- hover p50/p95 on `self.<attribute>` occurrences.
+- hover p50/p95 on `self.<attribute>` occurrences;
+- hover on a module built from other files (tests/projects/gptlab: a GPT whose blocks live in
+  a subpackage), cold (a fresh server: the first hover waits for jedi) and warm.
 
 On a small example, a 1,500-line real model file (transformers' modeling_t5.py) and a
 generated 10,000-line file.
@@ -167,6 +169,28 @@ def measure(name: str, text: str, edits: int, hovers: int, spawns: int) -> dict:
     }
 
 
+def cross_file(spawns: int, hovers: int) -> tuple[list[float], list[float]]:
+    """Hover on `self.transformer` in gptlab/model.py, whose blocks come from other files."""
+    project = HERE.parent / "tests" / "projects" / "gptlab"
+    path = project / "gptlab" / "model.py"
+    text, uri = path.read_text(), path.as_uri()
+    line = text.split("\n").index("        self.transformer = nn.ModuleDict(dict(")
+    cold, warm = [], []
+    for i in range(spawns):
+        client = Client()
+        request = client.server.request("initialize", {"processId": None, "rootUri": project.as_uri(), "capabilities": CAPABILITIES, "initializationOptions": {"debounce": 0}})
+        client.server.send(request)
+        client.server.response_to(request["id"], timeout=60)
+        client.server.send(client.server.notification("initialized", {}))
+        client.server.send(client.server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}))
+        client.diagnostics(uri, 1)
+        cold.append(client.hover(uri, line, 14))
+        if i == 0:
+            warm = [client.hover(uri, line, 14) for _ in range(hovers)]
+        client.close()
+    return cold, warm
+
+
 def _timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -191,6 +215,9 @@ def main() -> None:
         r = measure(name, text, args.edits, args.hovers, args.spawns)
         print(f"{r['name']:<10} {r['lines']:>6} {ms(r['parse']):>9} {ms(r['spawn']):>10} {ms(r['change50']):>10} {ms(r['change95']):>10} {ms(r['hover50']):>9} {ms(r['hover95']):>9}")
         print(f"{'':<10} {'':>6} {'':>9} {'':>10} {r['change50'] / r['parse']:>9.2f}x {r['change95'] / r['parse']:>9.2f}x   (change / bare parse of the whole file)")
+    cold, warm = cross_file(args.spawns, args.hovers)
+    print(f"hover on a module composed from other files (gptlab): cold p50 {ms(statistics.median(cold))} p95 {ms(percentile(cold, 0.95))};"
+          f" warm p50 {ms(statistics.median(warm))} p95 {ms(percentile(warm, 0.95))}")
 
 
 if __name__ == "__main__":

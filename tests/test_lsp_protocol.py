@@ -221,3 +221,10 @@ async def test_hover_in_plain_text_for_clients_without_markdown(plaintext: Langu
     lines = hover.contents.value.split("\n")
     assert lines[0] == "self.layers: nn.ModuleList, 3 modules, 430 parameters (1.7 KB as float32)"
     assert "| layers.0.weight | [20, 10] | 200 |" in lines
+
+
+async def test_unused_submodule_is_tagged_unnecessary(vscode: LanguageClient):
+    session = Session(vscode, "utf-16", pulls=False)
+    (diagnostic,) = await session.open(URI, (EXAMPLES / "tw302_unused_submodule.py").read_text())
+    assert (diagnostic.code, diagnostic.severity, list(diagnostic.tags)) == (
+        "TW302", types.DiagnosticSeverity.Hint, [types.DiagnosticTag.Unnecessary])

@@ -87,6 +87,32 @@ class Model(nn.Module):
     def forward(self, ids):
         return self.encoder(self.encoder.embeddings(ids))
 """,
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+        self.b = nn.Linear(8, 8)
+
+    def forward(self, x):
+        for layer in self.children():  # every child, by iteration
+            x = layer(x)
+        return x
+""",
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+        self.b = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return sum(m(x) for name, m in self.named_modules() if name)
+""",
     ]
 
     INVALID = [
