@@ -145,14 +145,21 @@ class SizeMismatch:
     mismatch: Mismatch
     producer: str | None  # where the input's size comes from
     shape: Shape
+    via: str | None = None  # the caller's block, when the layer that cannot take it is inside
+    inside: str | None = None  # that layer, as the block's code names it (`self.fc1`)
+
+
+MAX_NESTING = 3  # how deep forward() of a user block is followed from its caller's
 
 
 class _Walker:
-    def __init__(self, ctx: "FileContext", cls: "ModuleClass", flow: MethodFlow):
+    def __init__(self, ctx: "FileContext", cls: "ModuleClass", flow: MethodFlow, root: ModuleVal | None = None, depth: int = 0):
         self.ctx = ctx
         self.cls = cls
         self.flow = flow
-        self.root = cls.root
+        self.root = root if root is not None else cls.root
+        self.depth = depth
+        self.nested: dict[tuple, tuple[Shape | None, list]] = {}  # (module uid, shape) -> what it gives
         self.loops: list[ast.For] = []
         self.sites: dict[int, CallSite] = {}  # by id(node): loops are walked more than once
         self.constructed: dict[int, _Built] = {}
@@ -733,6 +740,12 @@ class _Walker:
                     self.env[first.id] = replace(self.env[first.id], shape=shape)
         if shape is None:
             return None
+        if module.cls is not None and module.spec is None:
+            out, inner = self.block_output(module, shape, data.producer)
+            for found in inner:  # the input we gave it does not fit one of its layers
+                self.flow.mismatches.append(replace(
+                    found, node=node, ref=ref, via=f"`{ref.text}` ({module.display})", inside=found.inside or found.ref.text))
+            return out
         out, mismatch = SH.layer_output(module, shape)
         # Only between layers: the input's size must come from a module's output (an input's
         # own shape is an assumption).
@@ -745,6 +758,36 @@ class _Walker:
                 chained = previous is not None and data.producer is not None and data.producer == self._last_producer.get(id(ref.owner))
                 chain.append(Link(ref.index, module, out, chained))
         return out
+
+    def block_output(self, module: ModuleVal, shape: Shape, producer: str | None) -> tuple[Shape | None, list["SizeMismatch"]]:
+        """Follow forward() of a block of the user's code with an input of `shape`: the shape it
+        returns, and the mismatches inside it that this input causes."""
+        cls = module.cls
+        forward, owner = cls.find_method("forward")
+        key = (module.uid, shape, producer)
+        if key in self.nested:
+            return self.nested[key]
+        self.nested[key] = (None, [])  # guards recursion
+        if forward is None or owner is None or self.depth >= MAX_NESTING or module.unknown or not forward.args.args:
+            return None, []
+        flow = MethodFlow("forward", forward, self_name=forward.args.args[0].arg)
+        env: dict[str, Any] = {}
+        params = forward.args.posonlyargs + forward.args.args[1:]
+        for i, arg in enumerate(params + forward.args.kwonlyargs):
+            env[arg.arg] = Data(param=arg.arg, shape=shape if i == 0 else None, producer=producer if i == 0 else None)
+        for extra in (forward.args.vararg, forward.args.kwarg):
+            if extra is not None:
+                env[extra.arg] = EMPTY
+        walker = _Walker(owner.ctx, cls, flow, root=module, depth=self.depth + 1)
+        try:
+            walker.body(forward.body, env)
+        except RecursionError:
+            return None, []
+        shapes = {_data_of(v).shape for _, v in flow.returns} if flow.returns else {None}
+        out = shapes.pop() if len(shapes) == 1 else None
+        caused = [m for m in flow.mismatches if producer is not None and m.producer == producer]
+        self.nested[key] = (out, caused)
+        return out, caused
 
     def _loop_of(self, ref: ModRef) -> ast.For | None:
         if ref.origin not in ("loop", "plain-element") or not self.loops:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from ..config import Config
 from .analysis import Analysis, Document, RuleContext, parse_module, run_rules, sort_findings, syntax_error_finding, uses_torch
@@ -29,8 +30,12 @@ class Chunk:
     start: int  # first line, 0-based
     stmts: list[ast.stmt]
     defines: frozenset[str]
-    uses: frozenset[str]
     findings: list[Finding] | None = None  # None: to be analysed
+
+    @cached_property
+    def uses(self) -> frozenset[str]:
+        """The names it mentions (computed when an edit first asks what depends on what)."""
+        return frozenset(IDENTIFIER.findall(self.text))
 
     @property
     def lines(self) -> int:
@@ -89,13 +94,13 @@ def _chunks_from(stmts: list[ast.stmt], text: str, first_line: int) -> list[Chun
             groups.append([stmt])
         last_end = max(last_end, end - 1 - first_line)
     if not groups:
-        return [Chunk(text, first_line, [], frozenset(), frozenset(IDENTIFIER.findall(text)))] if text else []
+        return [Chunk(text, first_line, [], frozenset())] if text else []
     starts[0] = 0  # leading comments and the docstring go with the first statement
     chunks = []
     for i, (begin, group) in enumerate(zip(starts, groups)):
         stop = starts[i + 1] if i + 1 < len(starts) else len(lines)
         chunk_text = "".join(lines[begin:stop])
-        chunks.append(Chunk(chunk_text, first_line + begin, group, _defined_names(group), frozenset(IDENTIFIER.findall(chunk_text))))
+        chunks.append(Chunk(chunk_text, first_line + begin, group, _defined_names(group)))
     return chunks
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Iterator
 
 from ..engine.findings import Finding, Fix, Severity
-from ..fixes.edits import code_fix, module_name
+from ..fixes.edits import code_fix, enclosing_statements, module_name
 from .base import Invalid, Rule
 
 
@@ -21,7 +22,9 @@ class SharedInstance(Rule):
     Every entry is the same object, so all of them share one set of weights: a "12-layer"
     stack has the parameters of one layer, applied 12 times. PyTorch registers the instance
     once, so `named_parameters()` lists a single copy. Weight sharing is occasionally
-    intended; it is much more often a copy-paste of a list idiom that works for numbers.
+    intended; it is much more often a copy-paste of a list idiom that works for numbers. Where
+    the code says it is meant (a module named `shared_...` or `tied_...`, or built under a
+    condition such as `if config.share_bbox_head:`), nothing is reported.
 
     ## Example
     ```python
@@ -54,6 +57,18 @@ class Net(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList([nn.Linear(64, 64) for _ in range(n)])
         self.sizes = [64] * n
+""",
+        """
+import torch.nn as nn
+
+class Detector(nn.Module):
+    def __init__(self, n=6, share_head=True):
+        super().__init__()
+        if share_head:
+            head = nn.Linear(256, 4)
+            self.heads = nn.ModuleList([head] * n)  # one head for all layers, on purpose
+        else:
+            self.heads = nn.ModuleList([nn.Linear(256, 4) for _ in range(n)])
 """,
     ]
 
@@ -138,6 +153,8 @@ class Net(nn.Module):
             if not module.has_parameters():
                 continue  # an activation reused: nothing is shared that matters
             node = obs.node
+            if _shared_on_purpose(ctx, node):
+                continue
             text = ctx.source.segment(node)
             kind = module.display
             if obs.data["how"] == "container":
@@ -157,6 +174,21 @@ class Net(nn.Module):
                 f"entry, e.g. `{replacement}`."
             )
             yield self.finding(ctx, node, message, fix)
+
+
+SHARING = re.compile(r"shar|tie|tied", re.IGNORECASE)
+
+
+def _shared_on_purpose(ctx, node: ast.AST) -> bool:
+    """The code says the sharing is meant: the module's name (`shared_head`) or the condition
+    it is built under (`if config.share_bbox_head:`)."""
+    names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    if any(SHARING.search(name) for name in names):
+        return True
+    for stmt in enclosing_statements(ctx.tree, node):
+        if isinstance(stmt, ast.If) and SHARING.search(ctx.source.segment(stmt.test)):
+            return True
+    return False
 
 
 def _short(text: str) -> str:

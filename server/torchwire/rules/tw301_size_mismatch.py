@@ -86,6 +86,37 @@ class Branches(nn.Module):
     INVALID = [
         Invalid(
             """
+import torch
+import torch.nn as nn
+
+class Expert(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.fc1 = nn.Linear(d, 2 * d)
+        self.fc2 = nn.Linear(2 * d, d)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+class Router(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 32)
+        self.expert = Expert(64)
+
+    def forward(self, tokens):
+        h = self.embed(tokens)
+        return self.expert(h)
+""",
+            flags="self.expert(h)",
+            message=(
+                "`self.expert` (Expert) passes its input to `self.fc1` (nn.Linear(d, 2 * d)), which expects 64 input "
+                "features, but `h` has 32, from `self.embed` (nn.Embedding(100, 32)): the forward pass raises "
+                "`RuntimeError: mat1 and mat2 shapes cannot be multiplied (B*Tx32 and 64x128)`."
+            ),
+        ),
+        Invalid(
+            """
 import torch.nn as nn
 
 class Net(nn.Module):
@@ -206,6 +237,13 @@ def _located(ctx, method: str, found: SizeMismatch) -> tuple[ast.AST, str]:
     given = found.node.args[0] if found.node.args else None
     name = ctx.source.segment(given) if given is not None else "its input"
     name = name if len(name) <= 30 else "its input"
+    if found.via is not None:
+        # The layer that cannot take the input is inside a block of the user's code.
+        message = (
+            f"{found.via} passes its input to `{found.inside}` ({module.construction_text()}), which expects "
+            f"{m.expected}, but `{name}` has {m.got}, from {found.producer}: {raises}."
+        )
+        return found.node, message
     callee = ref.text if not in_loop else f"{ref.owner_text}[{ref.index}]"
     message = (
         f"`{callee}` ({module.construction_text()}) expects {m.expected}, but `{name}` has {m.got}, from "
