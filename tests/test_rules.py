@@ -3,7 +3,6 @@ it on exactly the flagged text, with the exact message and fixed text where give
 
 from __future__ import annotations
 
-import textwrap
 
 import pytest
 

@@ -102,6 +102,8 @@ def test_vscode_end_to_end(vsix: Path):
     _require(e2e=True)
     result = _run(["node", str(EXTENSION / "test" / "e2e" / "run.js"), str(vsix)], timeout=420)
     output = result.stdout + result.stderr
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "run.log").write_text(output)  # the step-by-step log, with timings, for a flaky run
     assert result.returncode == 0 and "RESULT: PASS" in output, output[-8000:]
     report = json.loads((ARTIFACTS / "result.json").read_text())
     failed = [check["name"] for check in report["checks"] if not check["ok"]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
 
-from ..engine.symbolic import Dim, Sym, is_size, mul
+from ..engine.symbolic import Dim, Sym, is_size
 from ..engine.values import UNKNOWN, Entry, Members, ModuleVal, ParamVal, SeqVal, Slot, truth
 
 REQUIRED: Any = object()
@@ -191,12 +191,3 @@ class LayerSpec:
         except NotStatic as reason:
             module.unknown = str(reason)
             return Members()
-
-
-def times(*factors: Dim) -> Dim:
-    out: Dim = 1
-    for f in factors:
-        if f is None:
-            return None
-        out = mul(out, f)
-    return out

@@ -24,7 +24,7 @@ from . import shapes as SH
 from .shapes import Mismatch, Shape
 from . import symbolic as S
 from .symbolic import is_size
-from .values import ModuleVal, ParamVal, SeqVal
+from .values import ModuleVal, SeqVal
 
 if TYPE_CHECKING:
     from .model import FileContext, ModuleClass

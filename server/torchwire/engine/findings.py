@@ -3,7 +3,7 @@ when asked for (libcst is loaded then, not before)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Callable
 

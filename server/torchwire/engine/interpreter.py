@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..catalogue import lookup
 from ..catalogue.containers import make_container
@@ -361,20 +361,17 @@ class Interpreter:
             return
         # Unknown or symbolic length: run the body once; what it adds repeats `count` times.
         self.assign(stmt.target, sample, frame, None)
+        self._run_repeated(stmt.body, frame, count)
+
+    def _exec_while(self, stmt: ast.While, frame: Frame) -> None:
+        self._run_repeated(stmt.body, frame, None)
+
+    def _run_repeated(self, body: list[ast.stmt], frame: Frame, count: Dim) -> None:
+        """Run a loop body once, as one pass of `count` (None: unknown) passes."""
         outer = frame.multiplier
         frame.multiplier = None if outer is None or count is None else S.mul(outer, count)
         try:
-            self.exec_body(stmt.body, frame)
-        except (_Break, _Continue):
-            pass
-        finally:
-            frame.multiplier = outer
-
-    def _exec_while(self, stmt: ast.While, frame: Frame) -> None:
-        outer = frame.multiplier
-        frame.multiplier = None
-        try:
-            self.exec_body(stmt.body, frame)
+            self.exec_body(body, frame)
         except (_Break, _Continue):
             pass
         finally:
@@ -960,7 +957,6 @@ class Interpreter:
         entries: list[Entry] = []
         unknown = _STARRED in args
         args = [a for a in args if a is not _STARRED]
-        display = f"nn.{kind}"
         if kind == "Sequential":
             if len(args) == 1 and isinstance(args[0], SeqVal) and args[0].kind == "dict":
                 entries = _copy_entries(args[0])  # Sequential(OrderedDict(...))

@@ -14,7 +14,6 @@ from .imports import ImportMap
 from .interpreter import BUILTINS, Budget, Interpreter, Observation, QualName
 from .params import ParamRow, named_tensors
 from .source import SourceText
-from .symbolic import Sym
 from .values import UNKNOWN, ClassRef, FunctionRef, Members, ModuleVal, SeqVal
 
 # Base classes from well-known libraries that are nn.Module subclasses.

@@ -153,14 +153,5 @@ def product(dims: list[Dim] | tuple[Dim, ...]) -> Dim:
     return total
 
 
-def total(values: list[Dim]) -> Dim:
-    acc: int | Sym = 0
-    for v in values:
-        if v is None:
-            return None
-        acc = add(acc, v)
-    return acc
-
-
 def dim_text(d: Dim) -> str:
     return "?" if d is None else str(d)

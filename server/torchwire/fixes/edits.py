@@ -84,7 +84,6 @@ def rewrite(source: SourceText, tree: ast.Module, target: ast.AST, transform: Tr
 
 
 def _node_at(module: "cst.Module", want: Range, line_shift: int, wanted: tuple[type, ...]) -> "cst.CSTNode | None":
-    import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
