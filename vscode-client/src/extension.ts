@@ -44,6 +44,8 @@ class Controller {
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
   private lastFailure: string | undefined;
+  /** The interpreter selected in the Python extension: the server resolves imports in its packages. */
+  private interpreter: string | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('torchwire', { log: true });
@@ -91,6 +93,7 @@ class Controller {
     this.showStatus('starting');
     this.output.info(`finding the torchwire server (${reason})`);
     const input = await this.discoveryInput();
+    this.interpreter = input.interpreter;
     const found = await discover(input, probe);
     for (const attempt of found.attempts) {
       const line = commandLine(attempt.candidate.command, attempt.candidate.args);
@@ -125,7 +128,7 @@ class Controller {
       outputChannel: this.output,
       traceOutputChannel: this.trace,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { [SECTION]: currentSettings() },
+      initializationOptions: { [SECTION]: this.settingsForServer() },
       synchronize: {
         fileEvents: this.pyprojects, // [tool.torchwire] tables
       },
@@ -137,7 +140,7 @@ class Controller {
             if (!Array.isArray(answers)) {
               return answers;
             }
-            return params.items.map((item, index) => (item.section === SECTION ? currentSettings() : answers[index]));
+            return params.items.map((item, index) => (item.section === SECTION ? this.settingsForServer() : answers[index]));
           },
         },
       },
@@ -219,9 +222,14 @@ class Controller {
     }
     if (event.affectsConfiguration(SECTION) && this.client?.isRunning()) {
       void this.client.sendNotification(DidChangeConfigurationNotification.type, {
-        settings: { [SECTION]: currentSettings() },
+        settings: { [SECTION]: this.settingsForServer() },
       });
     }
+  }
+
+  /** The settings, and the interpreter whose installed packages the server looks into. */
+  private settingsForServer(): ServerSettings {
+    return this.interpreter !== undefined ? { ...currentSettings(), python: this.interpreter } : currentSettings();
   }
 
   private async discoveryInput(): Promise<DiscoveryInput> {

@@ -16,6 +16,8 @@ export interface ServerSettings {
   severity: Record<string, Level>;
   /** Milliseconds between the last keystroke and the analysis. */
   debounce?: number;
+  /** The interpreter whose installed packages imported classes are looked for in. */
+  python?: string;
 }
 
 function strings(value: unknown): string[] | undefined {
