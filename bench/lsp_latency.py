@@ -209,7 +209,10 @@ def main() -> None:
         ("t5", t5.read_text(encoding="utf-8")),
         ("generated", generated()),
     ]
-    ms = lambda s: f"{1000 * s:7.1f}"  # noqa: E731
+
+    def ms(seconds: float) -> str:
+        return f"{1000 * seconds:7.1f}"
+
     print(f"{'file':<10} {'lines':>6} {'ast.parse':>9} {'spawn→diag':>10} {'change p50':>10} {'change p95':>10} {'hover p50':>9} {'hover p95':>9}   (ms, medians; debounce 0)")
     for name, text in files:
         r = measure(name, text, args.edits, args.hovers, args.spawns)

@@ -19,7 +19,7 @@ from .engine.params import ParamRow, named_tensors, totals
 from .engine.source import Position, Range
 from .engine.symbolic import Sym
 from .engine.values import Entry, Members, ModuleVal, ParamVal, SeqVal, Slot
-from .tables import count_cell, human_bytes, markdown_table, total_text
+from .tables import count_cell, markdown_table, total_text
 
 MAX_ROWS = 24
 
@@ -412,5 +412,3 @@ def _subtotal(module: ModuleVal, count: object) -> str:
         n = mul(n, count)
     return f"{n:,}" if isinstance(n, int) else str(n)
 
-
-__all__ = ["Explanation", "explain_at", "human_bytes"]

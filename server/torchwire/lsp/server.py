@@ -509,7 +509,10 @@ async def code_action(ls: TorchwireServer, params: types.CodeActionParams) -> li
 def _code_actions(ls: TorchwireServer, uri: str, analysis: Analysis, params: types.CodeActionParams) -> list[types.CodeAction]:
     state = ls.state
     only = params.context.only
-    wants = lambda kind: only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)  # noqa: E731
+
+    def wants(kind: str) -> bool:
+        return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
+
     version = ls.workspace.get_text_document(uri).version
     actions: list[types.CodeAction] = []
     if wants(types.CodeActionKind.QuickFix):
