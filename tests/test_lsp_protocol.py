@@ -227,3 +227,24 @@ async def test_unused_submodule_is_tagged_unnecessary(vscode: LanguageClient):
     (diagnostic,) = await session.open(URI, (EXAMPLES / "tw302_unused_submodule.py").read_text())
     assert (diagnostic.code, diagnostic.severity, list(diagnostic.tags)) == (
         "TW302", types.DiagnosticSeverity.Hint, [types.DiagnosticTag.Unnecessary])
+
+
+async def test_submodule_read_by_another_workspace_file_is_not_reported_unused(tmp_path):
+    (tmp_path / "model.py").write_text((EXAMPLES / "tw302_unused_submodule.py").read_text())
+    (tmp_path / "pipeline.py").write_text("def project(encoder, x):\n    return encoder.proj(x)\n")
+    server = RawServer()
+    try:
+        request = server.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}, "initializationOptions": {"debounce": 0}})
+        server.send(request)
+        server.response_to(request["id"])
+        server.send(server.notification("initialized", {}))
+        uri = (tmp_path / "model.py").as_uri()
+        server.send(server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": (tmp_path / "model.py").read_text()}}))
+        published = []
+        while not published or published[-1] != []:  # once the workspace is read: nothing
+            message = server.read()
+            if message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri:
+                published.append([d["code"] for d in message["params"]["diagnostics"]])
+        assert all(codes in (["TW302"], []) for codes in published)
+    finally:
+        server.close()

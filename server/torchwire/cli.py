@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import re
 import sys
 import tokenize
 from functools import lru_cache
@@ -73,12 +72,12 @@ def _project(args: argparse.Namespace):
 
 def cmd_check(args: argparse.Namespace) -> int:
     overrides = Config(select=_codes(args.select), ignore=_codes(args.ignore) or [])
-    resolver = _project(args).resolver(blocking=True)
+    project = _project(args)
+    resolver = project.resolver(blocking=True)
     fixing = args.fix or args.unsafe_fixes or args.diff
     all_findings: list[Finding] = []
     fixed_count = 0
     changed_files = 0
-    attributes_read: dict[str, set[str]] = {}  # path -> attribute names its text mentions
     for path in discover(args.paths):
         shown = _display(path)
         try:
@@ -103,9 +102,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             findings = result.analysis.findings if not args.diff else analyze(text, shown, config, resolver).findings
         else:
             findings = analyze(text, shown, config, resolver).findings
-        attributes_read[shown] = attributes_read_through_objects(text)
+        project.note_reads(shown, text)
         all_findings.extend(findings)
-    all_findings = _without_used_elsewhere(all_findings, attributes_read)
+    all_findings = project.without_used_elsewhere(all_findings)
     if args.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN
     if args.format == "json":
@@ -118,24 +117,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"{f.path}:{line}:{col}: {f.code}{marker} {f.message}")
         _print_summary(all_findings, fixed_count, fixing)
     return EXIT_FINDINGS if all_findings else EXIT_CLEAN
-
-
-ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)")
-OWN = re.compile(r"(?<![\w.])self$")
-
-
-def attributes_read_through_objects(text: str) -> set[str]:
-    """Attribute names a file reads on objects other than `self` (`encoder.proj`): another
-    class's own `self.proj` is its own attribute, not a use of ours."""
-    return {m.group(1) for m in ATTRIBUTE.finditer(text) if not OWN.search(text, max(0, m.start() - 5), m.start())}
-
-
-def _without_used_elsewhere(findings: list[Finding], attributes_read: dict[str, set[str]]) -> list[Finding]:
-    """A submodule reported unused (TW302) that another checked file reads is used after all."""
-    def used_elsewhere(f: Finding) -> bool:
-        return f.subject is not None and any(f.subject in names for path, names in attributes_read.items() if path != f.path)
-
-    return [f for f in findings if not (f.code == "TW302" and used_elsewhere(f))]
 
 
 def _print_summary(findings: list[Finding], fixed: int, fixing: bool) -> None:

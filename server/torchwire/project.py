@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .engine.analysis import parse_module
+from .engine.findings import Finding
 from .engine.model import FileContext, ModuleClass
 from .engine.source import SourceText
 from .files import read_source
@@ -44,6 +46,7 @@ class Project:
     _jedi: object = field(default=None, repr=False)
     pending: set[tuple[str, str]] = field(default_factory=set)
     uses: dict[str, set[str]] = field(default_factory=dict)  # importer -> files it reaches
+    reads: dict[str, set[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
     environment_error: str | None = None
 
     def resolver(self, blocking: bool) -> "ProjectResolver":
@@ -188,6 +191,38 @@ class Project:
             for importer in affected:
                 self._files.pop(importer, None)
             return affected
+
+
+    # ------------------------------------------------------------------ attributes read across files
+
+    def note_reads(self, path: str, text: str) -> None:
+        """Remember which attributes a file reads on objects other than `self` (`encoder.proj`)."""
+        self.reads[str(Path(path).resolve())] = attributes_read_through_objects(text)
+
+    def scan_reads(self, paths: list[Path]) -> None:
+        for path in paths:
+            text = self.read(str(path))
+            if text is not None:
+                self.note_reads(str(path), text)
+
+    def without_used_elsewhere(self, findings: list[Finding]) -> list[Finding]:
+        """A submodule reported unused (TW302) that another file reads is used after all."""
+
+        def used_elsewhere(f: Finding) -> bool:
+            own = str(Path(f.path).resolve())
+            return f.subject is not None and any(f.subject in names for path, names in self.reads.items() if path != own)
+
+        return [f for f in findings if not (f.code == "TW302" and used_elsewhere(f))]
+
+
+ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)")
+OWN = re.compile(r"(?<![\w.])self$")
+
+
+def attributes_read_through_objects(text: str) -> set[str]:
+    """Attribute names a file reads on objects other than `self` (`encoder.proj`): another
+    class's own `self.proj` is its own attribute, not a use of ours."""
+    return {m.group(1) for m in ATTRIBUTE.finditer(text) if not OWN.search(text, max(0, m.start() - 5), m.start())}
 
 
 @dataclass

@@ -191,7 +191,10 @@ def _diagnostic(ls: TorchwireServer, source: SourceText, finding: Finding) -> ty
 
 
 def _diagnostics(ls: TorchwireServer, analysis: Analysis) -> list[types.Diagnostic]:
-    return [_diagnostic(ls, analysis.source, f) for f in analysis.findings]
+    findings = analysis.findings
+    if ls.state.project is not None:
+        findings = ls.state.project.without_used_elsewhere(findings)  # what other files read
+    return [_diagnostic(ls, analysis.source, f) for f in findings]
 
 
 async def publish(ls: TorchwireServer, uri: str) -> None:
@@ -253,6 +256,26 @@ def initialize(ls: TorchwireServer, params: types.InitializeParams) -> None:
     state.project = _new_project(ls)
     if params.process_id:
         _watch_parent(params.process_id)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> None:
+    """Read, in the background, which attributes the workspace's files read on other objects
+    (a submodule read elsewhere is not unused), then refresh what was published."""
+    project = ls.state.project
+    if project is None or project.root is None:
+        return
+    from ..files import discover
+
+    def scan() -> None:
+        project.scan_reads(list(discover([project.root])))
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(ls.thread_pool, scan)
+    except Exception:
+        log.exception("scanning the workspace failed")
+        return
+    _refresh_all(ls)
 
 
 def _new_project(ls: TorchwireServer):
@@ -362,6 +385,8 @@ async def did_change(ls: TorchwireServer, params: types.DidChangeTextDocumentPar
     uri = params.text_document.uri
     schedule(ls, uri)
     _dependents_changed(ls, [uri])
+    if ls.state.project is not None and uri.startswith("file:"):
+        ls.state.project.note_reads(to_fs_path(uri), ls.workspace.get_text_document(uri).source)
 
 
 def _dependents_changed(ls: TorchwireServer, uris: list[str]) -> None:
