@@ -144,6 +144,10 @@ def test_cancelled_request_gets_the_cancellation_error_and_the_server_goes_on():
         pull = server.request("textDocument/diagnostic", {"textDocument": {"uri": URI}})
         server.send(pull, server.notification("$/cancelRequest", {"id": pull["id"]}))
         assert server.response_to(pull["id"])["error"]["code"] == -32800  # RequestCancelled
+        # The cancelled analysis ran on in its thread: the next one must not see it half-done.
+        again = server.request("textDocument/diagnostic", {"textDocument": {"uri": URI}})
+        server.send(again)
+        assert [d["code"] for d in server.response_to(again["id"])["result"]["items"]][:2] == ["TW103", "TW101"]
         hover = server.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": {"line": 13, "character": 14}})
         server.send(hover)
         assert server.response_to(hover["id"])["result"]["contents"]["value"].startswith("**`self.layers`**")

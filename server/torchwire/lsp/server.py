@@ -51,6 +51,16 @@ class OpenDocument:
     generation: int = -1  # the settings generation it was computed with
     pending: asyncio.TimerHandle | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one analysis at a time
+    # A cancelled request stops waiting, but its worker thread runs on: the analyzer and the
+    # document it updates are guarded in the thread too.
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+    def locked(self, work):
+        def run():
+            with self.busy:
+                return work()
+
+        return run
 
 
 @dataclass
@@ -134,7 +144,8 @@ async def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
             return entry.analysis
         if entry.generation != generation:  # new settings or newly resolved imports: start afresh
             entry.analyzer = _analyzer(ls, uri)
-        analysis = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.analyzer.update, text)
+        analyzer = entry.analyzer
+        analysis = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.locked(lambda: analyzer.update(text)))
         entry.analysis, entry.version, entry.generation = analysis, version, generation
     if state.project is not None and state.project.pending:
         _resolve_in_background(ls)
@@ -525,10 +536,12 @@ async def code_action(ls: TorchwireServer, params: types.CodeActionParams) -> li
     analysis = await analysis_for(ls, uri)
     if analysis is None or analysis.tree is None:
         return None
-    async with ls.state.documents[uri].lock:  # edits read the document: not while it is re-analysed
+    entry = ls.state.documents[uri]
+    async with entry.lock:  # edits read the document: not while it is re-analysed
         if not _current(ls, uri, analysis):
             return None  # changed meanwhile: the client asks again for the new text
-        return _code_actions(ls, uri, analysis, params)
+        work = entry.locked(lambda: _code_actions(ls, uri, analysis, params))
+        return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
 
 
 def _code_actions(ls: TorchwireServer, uri: str, analysis: Analysis, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -576,10 +589,12 @@ async def resolve_code_action(ls: TorchwireServer, action: types.CodeAction) -> 
     if data.get("version") != ls.workspace.get_text_document(uri).version:
         return action  # the text changed since: the client asks again
     analysis = await analysis_for(ls, uri)
-    if analysis is not None and uri in ls.state.documents:
-        async with ls.state.documents[uri].lock:  # fixes read the document: not while it is re-analysed
+    entry = ls.state.documents.get(uri)
+    if analysis is not None and entry is not None:
+        async with entry.lock:  # fixes read the document: not while it is re-analysed
             if _current(ls, uri, analysis):
-                action.edit = _fix_edit(ls, uri, analysis, index)
+                work = entry.locked(lambda: _fix_edit(ls, uri, analysis, index))
+                action.edit = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
     return action
 
 
