@@ -581,6 +581,13 @@ class _Walker:
     def method_call(self, node: ast.Call, func: ast.Attribute, env: dict[str, Any], bare: bool) -> Any:
         receiver = self.expr(func.value, env)
         method = func.attr
+        if isinstance(receiver, _Built):
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                self.expr(arg, env)
+            if method in RETURNS_SELF:
+                return receiver  # nn.Linear(...).to(device) is that same layer
+            self.keep(receiver)  # some other use of the new layer: not simply dropped
+            return EMPTY
         # Methods on module containers and plain holders: .items(), .values()
         if isinstance(receiver, ModRef) and receiver.single is not None and receiver.single.is_container and method in ("values", "items"):
             container = receiver.single
@@ -872,6 +879,8 @@ TENSOR_METHODS = SAME_SHAPE | {
     "view_as", "reshape_as", "expand", "expand_as", "repeat", "chunk", "split", "unbind", "squeeze", "narrow",
     "softmax", "matmul", "bmm", "mm", "split_with_sizes", "float", "long", "int", "bool",
 }
+# Module methods that return the module itself.
+RETURNS_SELF = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_", "apply", "type", "share_memory"}
 _SIZE_OPS = {ast.Add: S.add, ast.Sub: S.sub, ast.Mult: S.mul, ast.FloorDiv: S.floordiv}
 
 

@@ -72,6 +72,19 @@ class Lazy(nn.Module):
             self.head = nn.Linear(x.shape[-1], 10)  # stored on self: registered
         return self.head(x)
 """,
+        """
+import torch.nn as nn
+
+class Lazy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = None
+
+    def forward(self, x):
+        if self.proj is None:
+            self.proj = nn.Linear(x.shape[-1], 8).to(x.device)  # the same layer, moved: kept
+        return self.proj(x)
+""",
     ]
 
     INVALID = [
