@@ -19,6 +19,7 @@ from .engine.params import ParamRow, named_tensors, totals
 from .engine.source import Position, Range
 from .engine.symbolic import Sym
 from .engine.values import Entry, Members, ModuleVal, ParamVal, SeqVal, Slot
+from .rules.describe import container_part
 from .tables import count_cell, markdown_table, total_text
 
 MAX_ROWS = 24
@@ -223,10 +224,16 @@ def plain_holder_summary(text: str, seq: SeqVal, prefix: str) -> str:
 def reference_summary(ref: ModRef) -> str:
     if ref.origin == "plain-element" and ref.holder is not None:
         return plain_holder_summary(ref.owner_text or ref.text, ref.holder, ref.attribute or "")
-    if ref.origin == "loop" and ref.owner is not None:
+    if ref.owner is not None and (ref.origin == "loop" or ref.selection is not None):
         kinds = ", ".join(m.construction_text() for m in ref.modules[:6]) + (", …" if len(ref.modules) > 6 else "")
-        head = f"**`{ref.text}`**: each module of `{ref.owner_text}` ({ref.owner.display}) in turn: {kinds}"
+        if ref.origin == "loop":
+            head = f"**`{ref.text}`**: each module of {container_part(ref)} in turn: {kinds}"
+        else:
+            head = f"**`{ref.text}`**: a slice of `{ref.owner_text}` ({ref.owner.display}): {kinds}"
         rows = named_tensors(ref.owner, "params", ref.attribute or "")
+        if ref.selection is not None and ref.selection.positions is not None:
+            picked = {f"{ref.attribute}.{i}." if ref.attribute else f"{i}." for i in ref.selection.positions}
+            rows = [row for row in rows if any(row.name.startswith(p) for p in picked)]
         total = total_text(totals(rows))
         note = NOTES.get(ref.owner.container or "", "")
         return "\n".join([head, "", _table(rows), "", f"{total} in all. {note}".strip()])

@@ -56,6 +56,7 @@ class ModRef:
     holder: SeqVal | None = None  # a plain list on self (not registered)
     current: ModuleVal | None = None  # in a loop walked module by module: this iteration's
     index: int | None = None  # ... and its position in the container
+    selection: "Selection | None" = None  # a slice of the container: `self.layers[1:]`
 
     @property
     def single(self) -> ModuleVal | None:
@@ -65,6 +66,14 @@ class ModRef:
     def module(self) -> ModuleVal | None:
         """The one module this call reaches now, if there is one."""
         return self.current if self.current is not None else self.single
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The part of a container a slice picks: its text (`1:`) and positions, when known."""
+
+    text: str
+    positions: tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
@@ -294,8 +303,8 @@ class _Walker:
         """The values successive iterations bind, when the loop can be walked module by module."""
         if isinstance(iterable, Data) and isinstance(iterable.value, range):
             return [Data(value=i) for i in iterable.value] if len(iterable.value) <= MAX_UNROLL else None
-        if isinstance(iterable, ModRef) and iterable.single is not None and iterable.single.is_container:
-            if iterable.single.container == "ModuleDict":
+        if isinstance(iterable, ModRef) and (iterable.selection is not None or (iterable.single is not None and iterable.single.is_container)):
+            if iterable.selection is None and iterable.single.container == "ModuleDict":
                 return None
             return _elements(self.iterate(iterable, None))
         if isinstance(iterable, _Items):
@@ -475,7 +484,14 @@ class _Walker:
             container = base.single
             entries = container.members.entries or []
             if isinstance(node.slice, ast.Slice):
-                return ModRef(_modules_of(entries), text, "element", container, base.text, base.attribute)
+                countable = not container.unknown_contents and all(e.count == 1 for e in entries)
+                positions = self.slice_positions(node.slice, len(entries), env) if countable else None
+                modules = _modules_of([entries[i] for i in positions] if positions is not None else entries)
+                if not modules:
+                    return EMPTY  # an empty slice
+                selection = Selection(ast.unparse(node.slice), positions)
+                text = f"{_text(base)}[{selection.text}]"
+                return ModRef(modules, text, "element", container, base.text, base.attribute, selection=selection)
             picked = _pick(entries, key)
             if picked is not None:
                 position = next((i for i, e in enumerate(entries) if e.value is picked), None)
@@ -493,6 +509,19 @@ class _Walker:
             return Data(data.deps, value=size, guessed=shape.guessed or (shape.assumed and key >= 0))
         return Data(data.deps | index.deps)
 
+    def slice_positions(self, part: ast.Slice, length: int, env: dict[str, Any]) -> tuple[int, ...] | None:
+        """The positions `[lower:upper:step]` picks from `length` entries, when its bounds are
+        known integers."""
+        bounds = []
+        for bound in (part.lower, part.upper, part.step):
+            value = _data_of(self.expr(bound, env)).value if bound is not None else None
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                return None
+            bounds.append(value)
+        if bounds[2] == 0:
+            return None
+        return tuple(range(length)[slice(*bounds)])
+
     def comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, env: dict[str, Any]) -> Any:
         inner = dict(env)
         for gen in node.generators:
@@ -506,14 +535,14 @@ class _Walker:
 
     def iterate(self, iterable: Any, node: ast.expr | None) -> Any:
         """The value one iteration binds."""
-        if isinstance(iterable, ModRef) and iterable.single is not None and iterable.single.is_container:
+        if isinstance(iterable, ModRef) and iterable.selection is None and iterable.single is not None and iterable.single.is_container:
             container = iterable.single
             modules = _modules_of(container.members.entries or [])
             if container.container in ("ModuleDict",):
                 return EMPTY  # iterating a ModuleDict yields its keys
             return ModRef(modules, "", "loop", container, iterable.text, iterable.attribute)
-        if isinstance(iterable, ModRef) and iterable.origin == "element" and len(iterable.modules) > 1:
-            return ModRef(iterable.modules, "", "loop", iterable.owner, iterable.owner_text, iterable.attribute)
+        if isinstance(iterable, ModRef) and iterable.origin == "element" and (len(iterable.modules) > 1 or iterable.selection is not None):
+            return ModRef(iterable.modules, "", "loop", iterable.owner, iterable.owner_text, iterable.attribute, selection=iterable.selection)
         if isinstance(iterable, _Holder):
             return ModRef(_modules_of(iterable.seq.entries), "", "plain-element", None, iterable.text, iterable.attribute, iterable.seq)
         if isinstance(iterable, _Items):
@@ -560,7 +589,7 @@ class _Walker:
         parts = [self.expr(a, env) for a in node.args]
         if name == "len":
             (target,) = parts[:1]
-            if isinstance(target, ModRef) and target.single is not None and target.single.is_container:
+            if isinstance(target, ModRef) and (target.selection is not None or (target.single is not None and target.single.is_container)):
                 elements = _elements(self.iterate(target, None))
                 return Data(value=len(elements)) if elements is not None else EMPTY
             return Data(_data_of(target).deps)
@@ -899,7 +928,10 @@ def _elements(ref: Any) -> list["ModRef"] | None:
         return None
     if any(e.count != 1 or not isinstance(e.value, ModuleVal) for e in entries):
         return None
-    return [replace(ref, current=e.value, index=i) for i, e in enumerate(entries)]
+    positions = ref.selection.positions if ref.selection is not None else range(len(entries))
+    if positions is None:
+        return None
+    return [replace(ref, current=entries[i].value, index=i) for i in positions]
 
 
 def _describe(ref: "ModRef", module: ModuleVal) -> str:

@@ -43,10 +43,17 @@ def _slot(module: ModuleVal):
     return Slot(module)
 
 
+def container_part(ref: ModRef) -> str:
+    """`self.layers` (nn.ModuleList), or the slice of it a loop runs over: `self.layers[1:]` (nn.ModuleList slice)."""
+    if ref.selection is None:
+        return f"`{ref.owner_text}` ({ref.owner.display})"
+    return f"`{ref.owner_text}[{ref.selection.text}]` ({ref.owner.display} slice)"
+
+
 def ref_subject(ref: ModRef) -> str:
     """What a call's callee is, for a sentence: "`layer`, a module of `self.layers` (nn.ModuleList)"."""
     if ref.origin in ("loop", "element") and ref.owner is not None:
-        return f"the modules of `{ref.owner_text}` ({ref.owner.display})"
+        return f"the modules of {container_part(ref)}"
     if ref.origin == "plain-element":
         return f"the modules in the list `{ref.owner_text}`"
     module = ref.single

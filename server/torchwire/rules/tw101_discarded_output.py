@@ -196,6 +196,42 @@ class Branches(nn.Module):
 """,
             flags="self.layers[1](x * 2)",
         ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(16, 16) for _ in range(4)])
+
+    def forward(self, x):
+        x = self.layers[0](x)
+        for layer in self.layers[1:]:
+            layer(x)  # the stem runs, the rest does nothing
+        return x
+""",
+            flags="layer(x)",
+            fixed="""
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(16, 16) for _ in range(4)])
+
+    def forward(self, x):
+        x = self.layers[0](x)
+        for layer in self.layers[1:]:
+            x = layer(x)  # the stem runs, the rest does nothing
+        return x
+""",
+            message=(
+                "The output of `layer(x)` is thrown away: calling a module returns a new tensor and "
+                "leaves `x` unchanged, so the modules of `self.layers[1:]` (nn.ModuleList slice) have no "
+                "effect here. A ModuleList does not chain its modules: write `x = layer(x)`."
+            ),
+        ),
     ]
 
     def check(self, ctx) -> Iterator[Finding]:

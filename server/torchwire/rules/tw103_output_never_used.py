@@ -8,7 +8,7 @@ from typing import Iterator
 from ..engine.dataflow import CallSite, Data, MethodFlow
 from ..engine.findings import Finding, Severity
 from .base import Invalid, Rule
-from .describe import plural
+from .describe import container_part, plural
 
 
 class OutputNeverUsed(Rule):
@@ -182,8 +182,11 @@ def _message(flow: MethodFlow, sites: list[CallSite]) -> str:
     first = returned[0] if returned and isinstance(returned[0], Data) else None
     unchanged = first is not None and first.param is not None and all(isinstance(v, Data) and v.param == first.param for v in returned)
     if ref.owner is not None and ref.owner_text:
-        count = plural(len(ref.owner.members.entries or []), "module")
-        what = f"the outputs of the {count} of `{ref.owner_text}` ({ref.owner.display})"
+        if ref.selection is None:
+            count = plural(len(ref.owner.members.entries or []), "module")
+            what = f"the outputs of the {count} of `{ref.owner_text}` ({ref.owner.display})"
+        else:
+            what = f"the outputs of the modules of {container_part(ref)}"
         they, reach, run, have, their = "they", "reach", "run", "have", "their"
     else:
         what = f"the output of `{ref.text}` ({ref.modules[0].display})"

@@ -81,6 +81,20 @@ class Branches(nn.Module):
         x = self.layers[1](x)
         return torch.cat([self.layers[2](x), self.layers[3](x)], dim=1)
 """,
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Pairs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(4, 8), nn.Linear(8, 4), nn.Linear(4, 8), nn.Linear(8, 4), nn.Linear(4, 2)])
+
+    def forward(self, x):
+        for up, down in zip(self.blocks[:-1:2], self.blocks[1::2]):
+            x = down(F.gelu(up(x)))
+        return self.blocks[-1](x)
+""",
     ]
 
     INVALID = [
@@ -174,6 +188,28 @@ class Net(nn.Module):
                 "from `self.up` (nn.Linear(d_model, 4 * d_model)): the forward pass raises `RuntimeError: Given "
                 "normalized_shape=[d_model], expected input with shape [*, d_model], but got input of "
                 "size[B, 4*d_model]`."
+            ),
+        ),
+        Invalid(
+            """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Pairs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(4, 8), nn.Linear(8, 4), nn.Linear(4, 8), nn.Linear(9, 4)])
+
+    def forward(self, x):
+        for up, down in zip(self.blocks[::2], self.blocks[1::2]):
+            x = down(F.gelu(up(x)))
+        return x
+""",
+            flags="nn.Linear(9, 4)",
+            message=(
+                "`self.blocks[3]` (nn.Linear(9, 4)) expects 9 input features, but the loop in `forward` passes it 8, "
+                "from `self.blocks[2]` (nn.Linear(4, 8)): the forward pass raises `RuntimeError: mat1 and mat2 shapes "
+                "cannot be multiplied (Bx8 and 9x4)`."
             ),
         ),
     ]
