@@ -19,6 +19,9 @@ CLASSES = [
     "Block", "Encoder", "MoE", "UNetish", "TinyLM", "Siamese", "RNNTagger", "Attn",
     # containers walked in slices, pairs, by index, by reduce
     "MLP", "Reduce", "EncoderDecoder", "Paired", "Indexed", "Every2",
+    # parallel heads, skips, reversed, dicts, while loops, early exits, masks, recurrences
+    "Heads", "Branches", "Skips", "ReversedDec", "Dict", "WhileLoop", "EarlyExit", "Masked", "IndexedPairs",
+    "NegativeIndex", "Recurrent", "SharedViews",
 ]
 
 
@@ -60,7 +63,7 @@ def _hover(needle: str, occurrence: int = 1, offset: int = 0) -> str:
 def test_hover_on_a_loop_over_a_slice_shows_only_the_sliced_modules():
     lines = _hover("for layer in self.layers[:-1]", offset=len("for ")).splitlines()
     assert lines[0] == (
-        "**`layer`**: each module of `self.layers[:-1]` (nn.ModuleList slice) in turn: nn.Linear(a, b), nn.Linear(a, b)")
+        "**`layer`**: each module of `self.layers[:-1]` (nn.ModuleList) in turn: nn.Linear(a, b), nn.Linear(a, b)")
     assert [line.split(" | ")[0] for line in lines if line.startswith("| `")] == [
         "| `layers.0.weight`", "| `layers.0.bias`", "| `layers.1.weight`", "| `layers.1.bias`"]
     assert lines[-1].startswith("850 parameters (3.4 KB as float32) in all.")
@@ -68,9 +71,17 @@ def test_hover_on_a_loop_over_a_slice_shows_only_the_sliced_modules():
 
 def test_hover_on_a_stepped_slice_and_on_a_whole_container_loop():
     sliced = _hover("self.blocks[1::2]", offset=len("self.blocks[")).splitlines()
-    assert sliced[0] == "**`self.blocks[1::2]`**: a slice of `self.blocks` (nn.ModuleList): nn.Linear(8, 4), nn.Linear(8, 4)"
+    assert sliced[0] == (
+        "**`self.blocks[1::2]`**: modules of `self.blocks` (nn.ModuleList), in this order: nn.Linear(8, 4), nn.Linear(8, 4)")
     assert [line.split(" | ")[0] for line in sliced if line.startswith("| `")] == [
         "| `blocks.1.weight`", "| `blocks.1.bias`", "| `blocks.3.weight`", "| `blocks.3.bias`"]
     whole = _hover("for layer in self.enc", offset=len("for ")).splitlines()
     assert whole[0] == "**`layer`**: each module of `self.enc` (nn.ModuleList) in turn: nn.Linear(4, 8), nn.Linear(8, 16)"
     assert whole[-1].startswith("184 parameters (736 B as float32) in all.")
+
+
+def test_hover_on_a_loop_over_reversed_lists_the_modules_last_first():
+    lines = _hover("for layer in reversed(self.back)", offset=len("for ")).splitlines()
+    assert lines[0] == (
+        "**`layer`**: each module of `reversed(self.back)` (nn.ModuleList) in turn: nn.Linear(32, 16), nn.Linear(16, 8)")
+    assert lines[-1].startswith("664 parameters (2.7 KB as float32) in all.")

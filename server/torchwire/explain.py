@@ -229,7 +229,7 @@ def reference_summary(ref: ModRef) -> str:
         if ref.origin == "loop":
             head = f"**`{ref.text}`**: each module of {container_part(ref)} in turn: {kinds}"
         else:
-            head = f"**`{ref.text}`**: a slice of `{ref.owner_text}` ({ref.owner.display}): {kinds}"
+            head = f"**`{ref.text}`**: modules of `{ref.owner_text}` ({ref.owner.display}), in this order: {kinds}"
         rows = named_tensors(ref.owner, "params", ref.attribute or "")
         if ref.selection is not None and ref.selection.positions is not None:
             picked = {f"{ref.attribute}.{i}." if ref.attribute else f"{i}." for i in ref.selection.positions}

@@ -70,7 +70,8 @@ class ModRef:
 
 @dataclass(frozen=True)
 class Selection:
-    """The part of a container a slice picks: its text (`1:`) and positions, when known."""
+    """The part of a container a slice or `reversed()` picks, in order: how the code writes it
+(`self.layers[1:]`) and the positions, when known."""
 
     text: str
     positions: tuple[int, ...] | None
@@ -489,8 +490,11 @@ class _Walker:
                 modules = _modules_of([entries[i] for i in positions] if positions is not None else entries)
                 if not modules:
                     return EMPTY  # an empty slice
-                selection = Selection(ast.unparse(node.slice), positions)
-                text = f"{_text(base)}[{selection.text}]"
+                text = f"{_text(base)}[{ast.unparse(node.slice)}]"
+                if base.selection is not None:  # a slice of a slice
+                    inner = base.selection.positions
+                    positions = tuple(inner[i] for i in positions) if inner is not None and positions is not None else None
+                selection = Selection(text, positions)
                 return ModRef(modules, text, "element", container, base.text, base.attribute, selection=selection)
             picked = _pick(entries, key)
             if picked is not None:
@@ -604,6 +608,8 @@ class _Walker:
                 return _Items((EMPTY, elements[0]), counts=True)
             if name == "zip":
                 return _Items(tuple(elements))
+            if name == "reversed":
+                return _reversed(parts[0], node)
             return parts[0]
         return None
 
@@ -917,6 +923,27 @@ def _arg(values: list[Any], kwargs: dict[str, Any], index: int, name: str, defau
     if name in kwargs:
         return _data_of(kwargs[name]).value
     return values[index] if index < len(values) else default
+
+
+def _reversed(value: Any, node: ast.Call) -> Any:
+    """`reversed(self.layers)`: the container's modules, last first."""
+    if not isinstance(value, ModRef) or value.owner is None and not (value.single is not None and value.single.is_container):
+        return value
+    if value.selection is None and value.single is not None and value.single.is_container:
+        container, owner_text = value.single, value.text
+        positions = tuple(range(len(container.members.entries or [])))
+    else:
+        container, owner_text = value.owner, value.owner_text
+        positions = value.selection.positions if value.selection is not None else tuple(range(len(container.members.entries or [])))
+    entries = container.members.entries or []
+    if container.unknown_contents or any(e.count != 1 for e in entries):
+        positions = None
+    text = f"reversed({value.text})"
+    if positions is None:
+        return ModRef(_modules_of(entries), text, "element", container, owner_text, value.attribute, selection=Selection(text, None))
+    positions = positions[::-1]
+    modules = _modules_of([entries[i] for i in positions])
+    return ModRef(modules, text, "element", container, owner_text, value.attribute, selection=Selection(text, positions)) if modules else EMPTY
 
 
 def _elements(ref: Any) -> list["ModRef"] | None:

@@ -44,10 +44,11 @@ def _slot(module: ModuleVal):
 
 
 def container_part(ref: ModRef) -> str:
-    """`self.layers` (nn.ModuleList), or the slice of it a loop runs over: `self.layers[1:]` (nn.ModuleList slice)."""
+    """`self.layers` (nn.ModuleList), or the part of it a loop runs over: `self.layers[1:]`
+    (nn.ModuleList)."""
     if ref.selection is None:
         return f"`{ref.owner_text}` ({ref.owner.display})"
-    return f"`{ref.owner_text}[{ref.selection.text}]` ({ref.owner.display} slice)"
+    return f"`{ref.selection.text}` ({ref.owner.display})"
 
 
 def ref_subject(ref: ModRef) -> str:

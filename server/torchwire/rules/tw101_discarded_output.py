@@ -228,7 +228,7 @@ class Net(nn.Module):
 """,
             message=(
                 "The output of `layer(x)` is thrown away: calling a module returns a new tensor and "
-                "leaves `x` unchanged, so the modules of `self.layers[1:]` (nn.ModuleList slice) have no "
+                "leaves `x` unchanged, so the modules of `self.layers[1:]` (nn.ModuleList) have no "
                 "effect here. A ModuleList does not chain its modules: write `x = layer(x)`."
             ),
         ),

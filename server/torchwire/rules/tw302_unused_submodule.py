@@ -32,7 +32,8 @@ class UnusedSubmodule(Rule):
     `RuntimeError: Expected to have finished reduction in the prior iteration before starting a
     new one ... find_unused_parameters=True`. Often it is a layer the author meant to call.
     Modules reached dynamically (`getattr`, `self.modules()`, `self.children()`, iterating over
-    the module) are not flagged.
+    the module) are not flagged, nor one whose weights all belong to submodules used under
+    another name.
 
     ## Example
     ```python
@@ -113,6 +114,19 @@ class Net(nn.Module):
     def forward(self, x):
         return sum(m(x) for name, m in self.named_modules() if name)
 """,
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = [nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8)]
+        self.body = nn.Sequential(*layers)
+        self.linears = nn.ModuleList(layers[::2])  # the same layers: trained through self.body
+
+    def forward(self, x):
+        return self.body(x)
+""",
     ]
 
     INVALID = [
@@ -151,6 +165,8 @@ class Net(nn.Module):
                     continue
                 if name in ctx.file.names_read or _dynamic(ctx, cls):  # anywhere else in the file
                     continue
+                if _shared_with_used(cls, name, read_by_methods | ctx.file.names_read):
+                    continue
                 message = (
                     f"`self.{name}` ({module.display}, {parameters_of([module])}) is registered but nothing uses it: "
                     "its weights get no gradient and never learn, and under DistributedDataParallel training "
@@ -160,6 +176,34 @@ class Net(nn.Module):
                 finding = self.finding(ctx, target, message)
                 finding.subject = name  # `torchwire check` drops it if another file reads it
                 yield finding
+
+
+def _shared_with_used(cls: ModuleClass, name: str, used: set[str]) -> bool:
+    """`self.every = nn.ModuleList(layers[::2])` over layers that `self.body` runs: the same
+    weights, trained through `self.body`."""
+    children = cls.root.members.children
+    held = _weight_holders(children[name].value)
+    if not held:
+        return False
+    reached: set[int] = set()
+    for other, slot in children.items():
+        if other != name and other in used and isinstance(slot.value, ModuleVal):
+            reached |= _weight_holders(slot.value) or set()
+    return held <= reached
+
+
+def _weight_holders(module: ModuleVal, depth: int = 0) -> set[int] | None:
+    """The modules under `module` (itself included) that own parameters, by identity; None when
+    some contents are unknown."""
+    if module.unknown or module.unknown_contents or depth > 20:
+        return None
+    found = {module.uid} if module.members.params else set()
+    for child in module.members.child_modules():
+        below = _weight_holders(child, depth + 1)
+        if below is None:
+            return None
+        found |= below
+    return found
 
 
 def _dynamic(ctx, cls: ModuleClass) -> bool:
