@@ -314,3 +314,15 @@ def test_unused_submodule_read_by_another_checked_file_is_not_reported(capsys, w
     (workdir / "pipeline.py").write_text("def project(encoder, x):\n    return encoder.proj(x)\n")
     _, out, _ = run(capsys, "check", "--format", "json", ".")
     assert json.loads(out) == []
+
+
+def test_a_folder_with_nothing_to_check_warns_instead_of_passing_silently(capsys, workdir):
+    (workdir / ".git").mkdir()  # a repository whose .gitignore lists the folder
+    (workdir / ".gitignore").write_text("generated/\n")
+    (workdir / "generated").mkdir()
+    (workdir / "generated" / "model.py").write_text("import torch.nn as nn\n")
+    code, out, err = run(capsys, "check", "generated")
+    assert (code, out) == (0, "All checks passed.\n")
+    assert err.startswith("warning: no Python files found under the given paths")
+    code, _, err = run(capsys, "check", "generated/model.py")  # named explicitly: checked
+    assert (code, err) == (0, "")

@@ -70,6 +70,21 @@ def _project(args: argparse.Namespace):
     return project
 
 
+def _discover(paths: list[str]):
+    """The files to read; a warning on stderr when there are none (a folder that is hidden or
+    that a .gitignore lists is skipped, and an empty result must not pass silently)."""
+    found = False
+    for path in discover(paths):
+        found = True
+        yield path
+    if not found:
+        print(
+            "warning: no Python files found under the given paths (hidden folders and what .gitignore lists "
+            "are skipped; name a file to check it anyway)",
+            file=sys.stderr,
+        )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     overrides = Config(select=_codes(args.select), ignore=_codes(args.ignore) or [])
     project = _project(args)
@@ -78,7 +93,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     all_findings: list[Finding] = []
     fixed_count = 0
     changed_files = 0
-    for path in discover(args.paths):
+    for path in _discover(args.paths):
         shown = _display(path)
         try:
             text = read_source(path)
@@ -152,7 +167,7 @@ def cmd_params(args: argparse.Namespace) -> int:
     found_class = False
     project = _project(args)
     resolver = project.resolver(blocking=True)
-    for path in discover(args.paths):
+    for path in _discover(args.paths):
         shown = _display(path)
         try:
             text = read_source(path)
