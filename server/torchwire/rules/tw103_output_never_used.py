@@ -128,6 +128,27 @@ class Net(nn.Module):
                 "the module runs but has no effect on the result, and its weights never learn."
             ),
         ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        h = self.drop(self.fc(x))
+        return self.fc(x)
+""",
+            flags="self.drop",
+            occurrence=2,
+            message=(
+                "The output of `self.drop` (nn.Dropout) never reaches what `forward` returns or keeps: "
+                "the module runs but has no effect on the result."
+            ),
+        ),
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
@@ -191,13 +212,17 @@ def _message(flow: MethodFlow, sites: list[CallSite]) -> str:
     else:
         what = f"the output of `{ref.text}` ({ref.modules[0].display})"
         they, reach, run, have, their = "it", "reaches", "runs", "has", "its"
+    # Dropout or an activation has no weights to speak of.
+    weighted = any(m.has_parameters() is not False for m in ref.modules)
     if unchanged:
+        learn = f" and {their} weights never learn" if weighted else ""
         return (
             f"`{flow.name}` returns its input `{first.param}` unchanged: {what} never {reach} the return value, "
-            f"so {they} {have} no effect on the result and {their} weights never learn."
+            f"so {they} {have} no effect on the result{learn}."
         )
     module = "the modules" if ref.owner is not None else "the module"
+    learn = f", and {their} weights never learn" if weighted else ""
     return (
         f"{what[0].upper()}{what[1:]} never {reach} what `{flow.name}` returns or keeps: {module} {run} but "
-        f"{have} no effect on the result, and {their} weights never learn."
+        f"{have} no effect on the result{learn}."
     )
