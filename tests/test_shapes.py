@@ -111,3 +111,52 @@ def test_the_article_networks(name, codes):
 def test_the_third_network_returns_b_by_40():
     analysis, cls = _class("examples/seed_3_branches.py")
     assert method_summary(analysis, cls, cls.methods["forward"]).endswith("- returns `[B, 40]`")
+
+
+RECURRENT = {
+    "straight": (
+        """
+import torch.nn as nn
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.LSTM(8, 16, batch_first=True)
+        self.b = nn.LSTM(32, 16, batch_first=True)
+
+    def forward(self, x):
+        x, _ = self.a(x)
+        x, _ = self.b(x)
+        return x
+""",
+        (2, 5, 8),
+    ),
+    "loop": (
+        """
+import torch.nn as nn
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnns = nn.ModuleList([nn.GRU(8, 16), nn.GRU(32, 16)])
+
+    def forward(self, x):
+        for rnn in self.rnns:
+            x = rnn(x)[0]
+        return x
+""",
+        (5, 2, 8),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RECURRENT)
+def test_recurrent_layers_that_do_not_chain_raise_what_pytorch_raises(case):
+    source, shape = RECURRENT[case]
+    findings = [f for f in analyze(source, "case.py").findings if f.code == "TW301"]
+    assert len(findings) == 1
+    namespace: dict = {}
+    exec(compile(source, "case.py", "exec"), namespace)  # the test's own snippet, to get PyTorch's error
+    with pytest.raises(RuntimeError) as raised:
+        namespace["M"]()(torch.zeros(shape))
+    assert findings[0].message.endswith(f"the forward pass raises `RuntimeError: {raised.value}`.")

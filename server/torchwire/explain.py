@@ -8,6 +8,7 @@ Engine-level: an `Analysis` and a position in, Markdown and the range it describ
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from .engine.analysis import Analysis
@@ -77,7 +78,7 @@ def _explain_node(analysis: Analysis, cls: ModuleClass | None, path: list[ast.AS
     if isinstance(node, (ast.Name, ast.Subscript)) and cls is not None:
         ref = _ref_of(analysis, cls, node)
         if ref is not None:
-            return reference_summary(ref)
+            return reference_summary(ref, cls.root)
     if isinstance(node, ast.arg) and cls is not None:
         flow = _flow_of(analysis, cls, path)
         shape = flow.assumptions.get(node.arg) if flow is not None else None
@@ -221,18 +222,29 @@ def plain_holder_summary(text: str, seq: SeqVal, prefix: str) -> str:
     return "\n".join([head, "", _table(rows), "", note])
 
 
-def reference_summary(ref: ModRef) -> str:
+def reference_summary(ref: ModRef, root: ModuleVal | None = None) -> str:
     if ref.origin == "plain-element" and ref.holder is not None:
         return plain_holder_summary(ref.owner_text or ref.text, ref.holder, ref.attribute or "")
+    nested = ref.origin == "loop" and ref.owner_text is not None and not ref.owner_text.startswith("self")
+    if ref.owner is not None and nested and root is not None and (ref.owner_path or ref.attribute):
+        # `block` in `for stage in self.stages: for block in stage`: the modules of every stage
+        outer_text = re.sub(r"(\[\d+\])+$", "", ref.owner_path) if ref.owner_path else f"self.{ref.attribute}"
+        outer = _resolve(root, outer_text)
+        if outer is not None:
+            head = f"**`{ref.text}`**: each module of `{ref.owner_text}` ({ref.owner.display}) in turn, for each `{ref.owner_text}` in `{outer_text}`"
+            rows = named_tensors(outer, "params", _prefix(outer_text, ref.attribute))
+            note = NOTES.get(ref.owner.container or "", "")
+            return "\n".join([head, "", _table(rows), "", f"{total_text(totals(rows))} in all. {note}".strip()])
     if ref.owner is not None and (ref.origin == "loop" or ref.selection is not None):
         kinds = ", ".join(m.construction_text() for m in ref.modules[:6]) + (", …" if len(ref.modules) > 6 else "")
         if ref.origin == "loop":
             head = f"**`{ref.text}`**: each module of {container_part(ref)} in turn: {kinds}"
         else:
             head = f"**`{ref.text}`**: modules of `{ref.owner_text}` ({ref.owner.display}), in this order: {kinds}"
-        rows = named_tensors(ref.owner, "params", ref.attribute or "")
+        prefix = _prefix(ref.owner_text, ref.attribute)
+        rows = named_tensors(ref.owner, "params", prefix)
         if ref.selection is not None and ref.selection.positions is not None:
-            picked = {f"{ref.attribute}.{i}." if ref.attribute else f"{i}." for i in ref.selection.positions}
+            picked = {f"{prefix}.{i}." if prefix else f"{i}." for i in ref.selection.positions}
             rows = [row for row in rows if any(row.name.startswith(p) for p in picked)]
         total = total_text(totals(rows))
         note = NOTES.get(ref.owner.container or "", "")
@@ -242,11 +254,48 @@ def reference_summary(ref: ModRef) -> str:
         return f"**`{ref.text}`**: one of {len(ref.modules)} modules"
     if ref.origin == "element" and ref.owner is not None:
         index = _index_in(ref.owner, module)
-        prefix = f"{ref.attribute}.{index}" if ref.attribute and index is not None else (ref.attribute or "")
+        owner_prefix = _prefix(ref.owner_text, ref.attribute)
+        prefix = f"{owner_prefix}.{index}" if owner_prefix and index is not None else owner_prefix
         rows, total = _count(module, prefix)
         head = f"**`{ref.text}`**: `{module.construction_text()}`, element of `{ref.owner_text}` ({ref.owner.display}), {total}"
         return "\n".join([head, "", _table(rows), "", REGISTERED_ONE])
-    return module_summary(ref.text, module, ref.attribute or "")
+    return module_summary(ref.text, module, _prefix(ref.text, ref.attribute))
+
+
+def _prefix(text: str | None, attribute: str | None) -> str:
+    """How `named_parameters()` names what `self.encoder.layers[1]` holds: `encoder.layers.1`."""
+    parts: list[str] = []
+    try:
+        node = ast.parse(text or "", mode="eval").body
+    except SyntaxError:
+        return attribute or ""
+    while not (isinstance(node, ast.Name) and node.id == "self"):
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, (int, str)):
+            parts.append(str(node.slice.value))
+            node = node.value
+        else:
+            return attribute or ""
+    return ".".join(reversed(parts))
+
+
+def _resolve(root: ModuleVal, text: str) -> ModuleVal | None:
+    """The submodule of `root` that `self.stages` names."""
+    module = root
+    for part in _prefix(text, None).split("."):
+        if not part or module.unknown:
+            return None
+        slot = module.members.children.get(part)
+        if slot is not None and isinstance(slot.value, ModuleVal):
+            module = slot.value
+            continue
+        keyed = [e.value for e in module.members.entries or [] if e.key == part and isinstance(e.value, ModuleVal)]
+        if not keyed:
+            return None
+        module = keyed[0]
+    return module
 
 
 def variable_summary(name: str, data, flow) -> str:

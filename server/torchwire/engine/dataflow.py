@@ -57,6 +57,9 @@ class ModRef:
     current: ModuleVal | None = None  # in a loop walked module by module: this iteration's
     index: int | None = None  # ... and its position in the container
     selection: "Selection | None" = None  # a slice of the container: `self.layers[1:]`
+    # The container as this iteration of an enclosing loop reaches it: `self.stages[1]` where the
+    # code says `stage`.
+    owner_path: str | None = None
 
     @property
     def single(self) -> ModuleVal | None:
@@ -66,6 +69,19 @@ class ModRef:
     def module(self) -> ModuleVal | None:
         """The one module this call reaches now, if there is one."""
         return self.current if self.current is not None else self.single
+
+    @property
+    def iteration_text(self) -> str | None:
+        """`self.stages[1]`: the module this iteration of a loop over a container binds."""
+        if self.origin == "loop" and self.index is not None and self.owner_text:
+            return f"{self.owner_path or self.owner_text}[{self.index}]"
+        return None
+
+    @property
+    def container(self) -> ModuleVal | None:
+        """The whole container this names: `self.layers`, or `stage` in a loop over stages."""
+        module = self.module
+        return module if self.selection is None and module is not None and module.is_container else None
 
 
 @dataclass(frozen=True)
@@ -304,8 +320,8 @@ class _Walker:
         """The values successive iterations bind, when the loop can be walked module by module."""
         if isinstance(iterable, Data) and isinstance(iterable.value, range):
             return [Data(value=i) for i in iterable.value] if len(iterable.value) <= MAX_UNROLL else None
-        if isinstance(iterable, ModRef) and (iterable.selection is not None or (iterable.single is not None and iterable.single.is_container)):
-            if iterable.selection is None and iterable.single.container == "ModuleDict":
+        if isinstance(iterable, ModRef) and (iterable.selection is not None or iterable.container is not None):
+            if iterable.container is not None and iterable.container.container == "ModuleDict":
                 return None
             return _elements(self.iterate(iterable, None))
         if isinstance(iterable, _Items):
@@ -468,6 +484,10 @@ class _Walker:
         slot = module.members.children.get(attr)
         if slot is not None and isinstance(slot.value, ModuleVal):
             return ModRef((slot.value,), text, "attribute")
+        if module.is_container:  # `self.transformer.h`: a ModuleDict (or keyed Sequential) entry
+            picked = _pick(module.members.entries or [], attr)
+            if picked is not None:
+                return ModRef((picked,), text, "attribute")
         return None
 
     def subscript(self, node: ast.Subscript, env: dict[str, Any]) -> Any:
@@ -481,8 +501,8 @@ class _Walker:
         index = _data_of(self.expr(node.slice, env)) if not isinstance(node.slice, ast.Slice) else EMPTY
         key = node.slice.value if isinstance(node.slice, ast.Constant) else index.value
         text = f"{_text(base)}[{_literal_text(node.slice, index)}]"
-        if isinstance(base, ModRef) and base.single is not None and base.single.is_container:
-            container = base.single
+        if isinstance(base, ModRef) and base.container is not None:
+            container = base.container
             entries = container.members.entries or []
             if isinstance(node.slice, ast.Slice):
                 countable = not container.unknown_contents and all(e.count == 1 for e in entries)
@@ -491,9 +511,6 @@ class _Walker:
                 if not modules:
                     return EMPTY  # an empty slice
                 text = f"{_text(base)}[{ast.unparse(node.slice)}]"
-                if base.selection is not None:  # a slice of a slice
-                    inner = base.selection.positions
-                    positions = tuple(inner[i] for i in positions) if inner is not None and positions is not None else None
                 selection = Selection(text, positions)
                 return ModRef(modules, text, "element", container, base.text, base.attribute, selection=selection)
             picked = _pick(entries, key)
@@ -502,6 +519,8 @@ class _Walker:
                 return ModRef((picked,), text, "element", container, base.text, base.attribute, current=picked, index=position)
             modules = _modules_of(entries)
             return ModRef(modules, text, "element", container, base.text, base.attribute) if modules else EMPTY
+        if isinstance(base, tuple) and isinstance(key, int) and not isinstance(key, bool) and -len(base) <= key < len(base):
+            return base[key]  # `rnn(x)[0]`: the output of a module that returns two
         if isinstance(base, _Holder):
             picked = _pick(base.seq.entries, key)
             modules = (picked,) if picked is not None else _modules_of(base.seq.entries)
@@ -539,12 +558,12 @@ class _Walker:
 
     def iterate(self, iterable: Any, node: ast.expr | None) -> Any:
         """The value one iteration binds."""
-        if isinstance(iterable, ModRef) and iterable.selection is None and iterable.single is not None and iterable.single.is_container:
-            container = iterable.single
+        if isinstance(iterable, ModRef) and iterable.container is not None:
+            container = iterable.container
             modules = _modules_of(container.members.entries or [])
             if container.container in ("ModuleDict",):
                 return EMPTY  # iterating a ModuleDict yields its keys
-            return ModRef(modules, "", "loop", container, iterable.text, iterable.attribute)
+            return ModRef(modules, "", "loop", container, iterable.text, iterable.attribute, owner_path=iterable.iteration_text)
         if isinstance(iterable, ModRef) and iterable.origin == "element" and (len(iterable.modules) > 1 or iterable.selection is not None):
             return ModRef(iterable.modules, "", "loop", iterable.owner, iterable.owner_text, iterable.attribute, selection=iterable.selection)
         if isinstance(iterable, _Holder):
@@ -593,7 +612,7 @@ class _Walker:
         parts = [self.expr(a, env) for a in node.args]
         if name == "len":
             (target,) = parts[:1]
-            if isinstance(target, ModRef) and (target.selection is not None or (target.single is not None and target.single.is_container)):
+            if isinstance(target, ModRef) and (target.selection is not None or target.container is not None):
                 elements = _elements(self.iterate(target, None))
                 return Data(value=len(elements)) if elements is not None else EMPTY
             return Data(_data_of(target).deps)
@@ -624,8 +643,8 @@ class _Walker:
             self.keep(receiver)  # some other use of the new layer: not simply dropped
             return EMPTY
         # Methods on module containers and plain holders: .items(), .values()
-        if isinstance(receiver, ModRef) and receiver.single is not None and receiver.single.is_container and method in ("values", "items"):
-            container = receiver.single
+        if isinstance(receiver, ModRef) and receiver.container is not None and method in ("values", "items"):
+            container = receiver.container
             element = ModRef(_modules_of(container.members.entries or []), "", "loop", container, receiver.text, receiver.attribute)
             return _Items(element if method == "values" else (EMPTY, element))
         if isinstance(receiver, _Holder) and method in ("values", "items"):
@@ -927,10 +946,10 @@ def _arg(values: list[Any], kwargs: dict[str, Any], index: int, name: str, defau
 
 def _reversed(value: Any, node: ast.Call) -> Any:
     """`reversed(self.layers)`: the container's modules, last first."""
-    if not isinstance(value, ModRef) or value.owner is None and not (value.single is not None and value.single.is_container):
+    if not isinstance(value, ModRef) or value.owner is None and value.container is None:
         return value
-    if value.selection is None and value.single is not None and value.single.is_container:
-        container, owner_text = value.single, value.text
+    if value.container is not None:
+        container, owner_text = value.container, value.text
         positions = tuple(range(len(container.members.entries or [])))
     else:
         container, owner_text = value.owner, value.owner_text
@@ -964,7 +983,7 @@ def _elements(ref: Any) -> list["ModRef"] | None:
 def _describe(ref: "ModRef", module: ModuleVal) -> str:
     """`self.layers[2] (nn.Linear(20, 30))`: where an output comes from, for messages."""
     if ref.origin == "loop" and ref.index is not None and ref.owner_text:
-        where = f"{ref.owner_text}[{ref.index}]"
+        where = ref.iteration_text
     else:
         where = ref.text
     return f"`{where}` ({module.construction_text()})"

@@ -120,6 +120,12 @@ def assumed_input(module: ModuleVal) -> Shape | None:
         return _assumed((BATCH, *normalized)) if normalized else None
     if name in ("Embedding", "EmbeddingBag"):
         return _assumed((BATCH, Sym.atom("T")))
+    if name in ("RNN", "LSTM", "GRU"):
+        features = _size(args, "input_size")
+        if features is None:
+            return None
+        steps = Sym.atom("T")
+        return Shape((BATCH, steps, features) if args.get("batch_first") is True else (steps, BATCH, features), assumed=True)
     return None
 
 

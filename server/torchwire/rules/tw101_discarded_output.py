@@ -232,6 +232,42 @@ class Net(nn.Module):
                 "effect here. A ModuleList does not chain its modules: write `x = layer(x)`."
             ),
         ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stages = nn.ModuleList([nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(2)]) for _ in range(3)])
+
+    def forward(self, x):
+        for stage in self.stages:
+            for block in stage:
+                block(x)
+        return x
+""",
+            flags="block(x)",
+            fixed="""
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stages = nn.ModuleList([nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(2)]) for _ in range(3)])
+
+    def forward(self, x):
+        for stage in self.stages:
+            for block in stage:
+                x = block(x)
+        return x
+""",
+            message=(
+                "The output of `block(x)` is thrown away: calling a module returns a new tensor and "
+                "leaves `x` unchanged, so the modules of `stage` (nn.ModuleList) have no effect here. "
+                "A ModuleList does not chain its modules: write `x = block(x)`."
+            ),
+        ),
     ]
 
     def check(self, ctx) -> Iterator[Finding]:

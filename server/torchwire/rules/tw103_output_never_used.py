@@ -191,7 +191,7 @@ def _has_effect(site: CallSite) -> bool:
 def _where(site: CallSite) -> ast.AST:
     """The container in the loop header, or the module called."""
     loop = site.loop
-    if loop is not None and site.ref.origin == "loop" and isinstance(loop.iter, ast.Attribute):
+    if loop is not None and site.ref.origin == "loop" and isinstance(loop.iter, (ast.Attribute, ast.Subscript)):
         return loop.iter
     func = site.node.func
     return func.value if isinstance(func, ast.Subscript) else func

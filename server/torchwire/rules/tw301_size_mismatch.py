@@ -212,6 +212,32 @@ class Pairs(nn.Module):
                 "cannot be multiplied (Bx8 and 9x4)`."
             ),
         ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stages = nn.ModuleList([
+            nn.ModuleList([nn.Conv2d(3, 16, 3), nn.Conv2d(16, 16, 3)]),
+            nn.ModuleList([nn.Conv2d(32, 32, 3)]),
+        ])
+
+    def forward(self, x):
+        for stage in self.stages:
+            for block in stage:
+                x = block(x)
+        return x
+""",
+            flags="nn.Conv2d(32, 32, 3)",
+            message=(
+                "`self.stages[1][0]` (nn.Conv2d(32, 32, 3)) expects 32 input channels, but the loop in `forward` "
+                "passes it 16, from `self.stages[0][1]` (nn.Conv2d(16, 16, 3)): the forward pass raises "
+                "`RuntimeError: Given groups=1, weight of size [32, 32, 3, 3], expected input[B, 16, H - 4, W - 4] "
+                "to have 32 channels, but got 16 channels instead`."
+            ),
+        ),
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
@@ -262,11 +288,11 @@ def _size_producer(modules: list[ModuleVal]) -> ModuleVal | None:
 def _located(ctx, method: str, found: SizeMismatch) -> tuple[ast.AST, str]:
     m, module, ref = found.mismatch, found.module, found.ref
     raises = f"the forward pass raises `{m.exception}: {m.error}`"
-    in_loop = ref.origin == "loop" and ref.index is not None and ref.owner_text
+    in_loop = ref.iteration_text is not None
     if in_loop and isinstance(module.node, ast.Call):
         # A chained loop over a container: the size to change is in the module's constructor.
         message = (
-            f"`{ref.owner_text}[{ref.index}]` ({module.construction_text()}) expects {m.expected}, but the loop in "
+            f"`{ref.iteration_text}` ({module.construction_text()}) expects {m.expected}, but the loop in "
             f"`{method}` passes it {m.got}, from {found.producer}: {raises}."
         )
         return module.node, message
@@ -280,7 +306,7 @@ def _located(ctx, method: str, found: SizeMismatch) -> tuple[ast.AST, str]:
             f"{m.expected}, but `{name}` has {m.got}, from {found.producer}: {raises}."
         )
         return found.node, message
-    callee = ref.text if not in_loop else f"{ref.owner_text}[{ref.index}]"
+    callee = ref.iteration_text or ref.text
     message = (
         f"`{callee}` ({module.construction_text()}) expects {m.expected}, but `{name}` has {m.got}, from "
         f"{found.producer}: {raises}."

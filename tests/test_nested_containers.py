@@ -1,0 +1,85 @@
+"""Containers reached through other modules (`for block in stage`, `self.transformer.h`,
+`self.encoder.layers`): no finding on correct code, and the hover on the loop variable lists
+exactly the parameters PyTorch registers under that container, by the same names."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from torchwire.engine.analysis import analyze
+from torchwire.engine.source import Position
+from torchwire.explain import explain_at
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "nested_containers.py"
+TEXT = FIXTURE.read_text()
+
+
+def _hover(needle: str) -> list[str]:
+    start = TEXT.index(needle) + len("for ")
+    line = TEXT.count("\n", 0, start)
+    found = explain_at(analyze(TEXT, str(FIXTURE)), Position(line, start - (TEXT.rfind("\n", 0, start) + 1)))
+    assert found is not None
+    return found.markdown.splitlines()
+
+
+def _real_rows(name: str, prefix: str) -> list[tuple[str, list[int]]]:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("torch is not installed")
+    spec = importlib.util.spec_from_file_location("nested_containers", FIXTURE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the test's own fixture, imported to build the real model
+    with torch.device("meta"):
+        model = getattr(module, name)()
+    return [(n, list(p.shape)) for n, p in model.named_parameters() if n.startswith(prefix)]
+
+
+def _table_rows(lines: list[str]) -> list[tuple[str, list[int]]]:
+    rows = []
+    for line in lines:
+        if line.startswith("| `"):
+            name, shape = line.split(" | ")[:2]
+            rows.append((name.strip("| `"), [int(d) for d in shape.strip("`[]").split(", ")]))
+    return rows
+
+
+def test_no_findings():
+    assert [(f.code, f.range.start.line + 1) for f in analyze(TEXT, str(FIXTURE)).findings] == []
+
+
+@pytest.mark.parametrize(
+    ("loop", "cls", "prefix", "head"),
+    [
+        ("for block in stage", "Stages", "stages.",
+         "**`block`**: each module of `stage` (nn.ModuleList) in turn, for each `stage` in `self.stages`"),
+        ("for block in self.transformer.h", "NanoStyle", "transformer.h.",
+         "**`block`**: each module of `self.transformer.h` (nn.ModuleList) in turn: Block, Block"),
+        ("for layer in self.encoder.layers", "WithEncoder", "encoder.layers.",
+         "**`layer`**: each module of `self.encoder.layers` (nn.ModuleList) in turn: nn.Linear(8, 8), nn.Linear(8, 8)"),
+    ],
+)
+def test_hover_on_the_loop_variable_names_parameters_as_pytorch_does(loop, cls, prefix, head):
+    lines = _hover(loop)
+    assert lines[0] == head
+    assert _table_rows(lines) == _real_rows(cls, prefix)
+
+
+def test_the_classic_bug_is_found_through_a_module_dict_and_a_nested_list():
+    broken = TEXT.replace("                x = block(x)", "                block(x)").replace(
+        "            x = block(x)\n        return self.lm_head", "            block(x)\n        return self.lm_head")
+    found = sorted((f.code, f.range.start.line + 1, f.message) for f in analyze(broken, "broken.py").findings if f.code == "TW101")
+    assert [(code, line) for code, line, _ in found] == [
+        ("TW101", TEXT[: TEXT.index("                x = block(x)")].count("\n") + 1),
+        ("TW101", TEXT[: TEXT.index("            x = block(x)\n        return self.lm_head")].count("\n") + 1),
+    ]
+    assert found[0][2].endswith("so the modules of `stage` (nn.ModuleList) have no effect here. "
+                                "A ModuleList does not chain its modules: write `x = block(x)`.")
+    assert found[1][2].endswith("so the modules of `self.transformer.h` (nn.ModuleList) have no effect here. "
+                                "A ModuleList does not chain its modules: write `x = block(x)`.")
