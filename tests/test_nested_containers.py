@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,15 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "nested_containers.py"
 TEXT = FIXTURE.read_text()
 
 
-def _hover(needle: str) -> list[str]:
-    start = TEXT.index(needle) + len("for ")
-    line = TEXT.count("\n", 0, start)
-    found = explain_at(analyze(TEXT, str(FIXTURE)), Position(line, start - (TEXT.rfind("\n", 0, start) + 1)))
+def _hover(needle: str, text: str = TEXT) -> list[str]:
+    start = text.index(needle) + len("for ")
+    line = text.count("\n", 0, start)
+    found = explain_at(analyze(text, str(FIXTURE)), Position(line, start - (text.rfind("\n", 0, start) + 1)))
     assert found is not None
     return found.markdown.splitlines()
 
 
-def _real_rows(name: str, prefix: str) -> list[tuple[str, list[int]]]:
+def _real_rows(name: str, prefix: str | re.Pattern) -> list[tuple[str, list[int]]]:
     try:
         import torch
     except ImportError:  # pragma: no cover
@@ -38,7 +39,8 @@ def _real_rows(name: str, prefix: str) -> list[tuple[str, list[int]]]:
     spec.loader.exec_module(module)  # the test's own fixture, imported to build the real model
     with torch.device("meta"):
         model = getattr(module, name)()
-    return [(n, list(p.shape)) for n, p in model.named_parameters() if n.startswith(prefix)]
+    wanted = prefix.match if isinstance(prefix, re.Pattern) else (lambda n: n.startswith(prefix))
+    return [(n, list(p.shape)) for n, p in model.named_parameters() if wanted(n)]
 
 
 def _table_rows(lines: list[str]) -> list[tuple[str, list[int]]]:
@@ -83,3 +85,20 @@ def test_the_classic_bug_is_found_through_a_module_dict_and_a_nested_list():
                                 "A ModuleList does not chain its modules: write `x = block(x)`.")
     assert found[1][2].endswith("so the modules of `self.transformer.h` (nn.ModuleList) have no effect here. "
                                 "A ModuleList does not chain its modules: write `x = block(x)`.")
+
+
+def test_hover_on_a_name_unpacked_from_each_element_lists_that_module_of_every_element():
+    lines = _hover("for attn, ff in self.layers")
+    assert lines[0] == (
+        "**`attn`**: `Attention`, module 0 of each element of `self.layers` (nn.ModuleList), "
+        "3,360 parameters (13.4 KB as float32)")
+    assert _table_rows(lines) == _real_rows("PairedBlocks", re.compile(r"layers\.\d+\.0\."))
+
+
+def test_a_dropped_output_of_an_unpacked_module_is_found():
+    broken = TEXT.replace("            x = ff(x) + x\n", "            ff(x) + x\n")
+    (finding,) = [f for f in analyze(broken, "broken.py").findings]
+    assert (finding.code, finding.range.start.line + 1) == ("TW103", TEXT[: TEXT.index("            x = ff(x) + x")].count("\n") + 1)
+    assert finding.message == (
+        "The output of `ff` (FeedForward) never reaches what `forward` returns or keeps: the module runs but "
+        "has no effect on the result, and its weights never learn.")

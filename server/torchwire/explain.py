@@ -259,14 +259,27 @@ def reference_summary(ref: ModRef, root: ModuleVal | None = None) -> str:
         rows, total = _count(module, prefix)
         head = f"**`{ref.text}`**: `{module.construction_text()}`, element of `{ref.owner_text}` ({ref.owner.display}), {total}"
         return "\n".join([head, "", _table(rows), "", REGISTERED_ONE])
+    if ref.origin == "unpacked" and ref.index is not None:
+        # `for attn, ff in self.layers`: the `attn` of every element, not only the last one's
+        outer_text = re.sub(r"(\[(\d+|\*)\])+$", "", ref.owner_text or "")
+        outer = _resolve(root, outer_text) if root is not None and outer_text != ref.owner_text else None
+        if outer is not None:
+            pattern = re.compile(rf"{re.escape(_prefix(outer_text, ref.attribute))}\.[^.]+\.{ref.index}\.")
+            rows = [row for row in named_tensors(outer, "params", _prefix(outer_text, ref.attribute)) if pattern.match(row.name)]
+            head = (
+                f"**`{ref.text}`**: `{module.display}`, module {ref.index} of each element of `{outer_text}` "
+                f"({outer.display}), {total_text(totals(rows))}"
+            )
+            return "\n".join([head, "", _table(rows), "", REGISTERED_ONE.replace("see it", "see them")])
+        return module_summary(ref.text, module, f"{_prefix(ref.owner_text, ref.attribute)}.{ref.index}")
     return module_summary(ref.text, module, _prefix(ref.text, ref.attribute))
 
 
 def _prefix(text: str | None, attribute: str | None) -> str:
     """How `named_parameters()` names what `self.encoder.layers[1]` holds: `encoder.layers.1`."""
     parts: list[str] = []
-    try:
-        node = ast.parse(text or "", mode="eval").body
+    try:  # `[*]`: any element of a container whose length is not known
+        node = ast.parse((text or "").replace("[*]", "['*']"), mode="eval").body
     except SyntaxError:
         return attribute or ""
     while not (isinstance(node, ast.Name) and node.id == "self"):

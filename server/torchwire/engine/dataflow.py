@@ -49,7 +49,8 @@ class ModRef:
 
     modules: tuple[ModuleVal, ...]
     text: str  # how the code names it: "self.layers", "layer", "self.layers[2]"
-    origin: str  # "attribute" | "element" | "loop" | "plain-element" | "alias"
+    # "attribute" | "element" | "loop" | "plain-element" | "unpacked" (`attn, ff = layer`)
+    origin: str
     owner: ModuleVal | None = None  # the container or plain holder it comes from
     owner_text: str | None = None  # "self.layers"
     attribute: str | None = None  # the `self` attribute that holds it
@@ -335,7 +336,14 @@ class _Walker:
                     return None
                 (n,) = lengths
                 counter = iterable.counts  # enumerate: the index; .items(): the key
-                return [tuple(c[i] if c is not None else (Data(value=i) if counter else EMPTY) for c in columns) for i in range(n)]
+                # A column that is not a container (`zip(self.layers, features)`): each
+                # iteration gets an element of it, which carries what the whole carries.
+                def column(j: int, i: int) -> Any:
+                    if columns[j] is not None:
+                        return columns[j][i]
+                    return Data(value=i) if counter and j == 0 else _data_of(element[j], keep_shape=False)
+
+                return [tuple(column(j, i) for j in range(len(columns))) for i in range(n)]
         return None
 
     # ------------------------------------------------------------------ binding
@@ -350,7 +358,7 @@ class _Walker:
                 self.flow.names[id(target)] = value
             env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
-            parts = value if isinstance(value, tuple) and len(value) == len(target.elts) else None
+            parts = value if isinstance(value, tuple) and len(value) == len(target.elts) else _unpacked(value, target.elts)
             for i, elt in enumerate(target.elts):
                 part = parts[i] if parts is not None else _data_of(value, keep_shape=False)
                 if isinstance(elt, ast.Starred):
@@ -942,6 +950,24 @@ def _arg(values: list[Any], kwargs: dict[str, Any], index: int, name: str, defau
     if name in kwargs:
         return _data_of(kwargs[name]).value
     return values[index] if index < len(values) else default
+
+
+def _unpacked(value: Any, targets: list[ast.expr]) -> tuple[Any, ...] | None:
+    """`attn, ff = layer` with `layer` an `nn.ModuleList([Attention(), FeedForward()])`: its
+    modules, one per name."""
+    container = value.container if isinstance(value, ModRef) else None
+    if container is None or container.unknown_contents or container.container == "ModuleDict":
+        return None
+    entries = container.members.entries or []
+    if len(entries) != len(targets) or any(e.count != 1 or not isinstance(e.value, ModuleVal) for e in entries):
+        return None
+    # The container as written, or this iteration of a loop over containers: `self.layers[*]`
+    # when the loop is not walked one container at a time.
+    where = value.iteration_text or value.text or (f"{value.owner_text}[*]" if value.owner_text else "?")
+    return tuple(
+        ModRef((e.value,), t.id if isinstance(t, ast.Name) else f"{where}[{i}]", "unpacked", container, where, value.attribute, index=i)
+        for i, (e, t) in enumerate(zip(entries, targets))
+    )
 
 
 def _reversed(value: Any, node: ast.Call) -> Any:

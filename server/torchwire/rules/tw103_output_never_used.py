@@ -172,6 +172,8 @@ def _groups(flow: MethodFlow) -> dict[tuple, list[CallSite]]:
             key = ("container", ref.owner_text)
         elif ref.origin == "attribute" and ref.attribute:
             key = ("attribute", ref.attribute)
+        elif ref.origin == "unpacked":
+            key = ("unpacked", ref.owner_text, ref.index)
         else:
             continue
         groups.setdefault(key, []).append(site)
@@ -202,7 +204,7 @@ def _message(flow: MethodFlow, sites: list[CallSite]) -> str:
     returned = [value for _, value in flow.returns]
     first = returned[0] if returned and isinstance(returned[0], Data) else None
     unchanged = first is not None and first.param is not None and all(isinstance(v, Data) and v.param == first.param for v in returned)
-    if ref.owner is not None and ref.owner_text:
+    if ref.owner is not None and ref.owner_text and ref.origin != "unpacked":
         if ref.selection is None:
             count = plural(len(ref.owner.members.entries or []), "module")
             what = f"the outputs of the {count} of `{ref.owner_text}` ({ref.owner.display})"
@@ -220,7 +222,7 @@ def _message(flow: MethodFlow, sites: list[CallSite]) -> str:
             f"`{flow.name}` returns its input `{first.param}` unchanged: {what} never {reach} the return value, "
             f"so {they} {have} no effect on the result{learn}."
         )
-    module = "the modules" if ref.owner is not None else "the module"
+    module = "the modules" if ref.owner is not None and ref.origin != "unpacked" else "the module"
     learn = f", and {their} weights never learn" if weighted else ""
     return (
         f"{what[0].upper()}{what[1:]} never {reach} what `{flow.name}` returns or keeps: {module} {run} but "
