@@ -21,7 +21,7 @@ CLASSES = [
     "MLP", "Reduce", "EncoderDecoder", "Paired", "Indexed", "Every2",
     # parallel heads, skips, reversed, dicts, while loops, early exits, masks, recurrences
     "Heads", "Branches", "Skips", "ReversedDec", "Dict", "WhileLoop", "EarlyExit", "Masked", "IndexedPairs",
-    "NegativeIndex", "Recurrent", "SharedViews", "ZipFeatures",
+    "NegativeIndex", "Recurrent", "SharedViews", "ZipFeatures", "Tiled",
 ]
 
 

@@ -102,3 +102,10 @@ def test_a_dropped_output_of_an_unpacked_module_is_found():
     assert finding.message == (
         "The output of `ff` (FeedForward) never reaches what `forward` returns or keeps: the module runs but "
         "has no effect on the result, and its weights never learn.")
+
+
+def test_a_container_that_may_be_none_is_checked_where_the_code_knows_it_is_not():
+    broken = TEXT.replace("                hidden = downsampler(hidden)\n", "                downsampler(hidden)\n")
+    line = TEXT[: TEXT.index("                hidden = downsampler(hidden)")].count("\n") + 1
+    found = [(f.code, f.range.start.line + 1) for f in analyze(broken, "broken.py").findings]
+    assert found == [("TW103", line - 1), ("TW101", line)]

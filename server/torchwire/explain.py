@@ -201,7 +201,10 @@ def module_summary(text: str, module: ModuleVal, prefix: str, slot: Slot | None 
         note = REGISTERED_ONE
     parts = [head, "", _table(rows), "", note]
     if slot is not None and slot.alternatives:
-        others = ", ".join(f"`{a.value.display}` ({a.condition})" for a in slot.alternatives if isinstance(a.value, ModuleVal))
+        others = ", ".join(
+            f"`{a.value.display if isinstance(a.value, ModuleVal) else 'None'}` ({a.condition})"
+            for a in slot.alternatives if isinstance(a.value, ModuleVal) or a.value is None
+        )
         parts += ["", f"Depends on a condition ({slot.condition}); otherwise: {others}."]
     if module.unknown:
         parts += ["", f"Not fully known: {module.unknown}."]

@@ -71,6 +71,19 @@ class ModRef:
         """The one module this call reaches now, if there is one."""
         return self.current if self.current is not None else self.single
 
+    def output_matters(self) -> bool:
+        """Whether calling what this names is pointless unless its output is used: it is not an
+        in-place module, nor one whose forward returns nothing, nor a class defined elsewhere
+        that may not even be a module. A loop over a container whose contents are not known
+        counts: its modules are meant to transform the input."""
+        if not self.modules:
+            return self.origin == "loop" and self.owner is not None and self.owner.container in ("ModuleList", "Sequential")
+        if self.origin == "attribute" and any(m.maybe for m in self.modules):
+            return False
+        # In a container, one module that computes a new tensor is enough (the others may be
+        # in-place activations).
+        return any(not m.inplace() and (m.cls is None or m.cls.forward_returns_value) for m in self.modules)
+
     @property
     def iteration_text(self) -> str | None:
         """`self.stages[1]`: the module this iteration of a loop over a container binds."""
@@ -87,8 +100,8 @@ class ModRef:
 
 @dataclass(frozen=True)
 class Selection:
-    """The part of a container a slice or `reversed()` picks, in order: how the code writes it
-(`self.layers[1:]`) and the positions, when known."""
+    """The part of a container a slice or `reversed()` picks, in order, or one of the containers
+a condition chooses: how the code writes it (`self.layers[1:]`) and the positions, when known."""
 
     text: str
     positions: tuple[int, ...] | None
@@ -193,6 +206,8 @@ class _Walker:
         self.statement: ast.stmt | None = None
         self.env: dict[str, Any] = {}
         self._last_producer: dict[int, str | None] = {}  # id(container) -> what its last module gave
+        self.views: dict[str, str] = {}  # `tile = out[..., i:j]`: writing into `tile` writes into `out`
+        self.not_none: set[str] = set()  # `self.x` attributes a branch's test says are not None
 
     # ------------------------------------------------------------------ statements
 
@@ -213,6 +228,8 @@ class _Walker:
             value = self.expr(stmt.value, env)
             for target in stmt.targets:
                 self.bind(target, value, env)
+                if isinstance(target, ast.Name):
+                    self._note_view(target.id, stmt.value, env)
             self._note_assigned(stmt, value)
         elif kind is ast.AnnAssign:
             if stmt.value is not None:
@@ -233,8 +250,14 @@ class _Walker:
         elif kind is ast.If:
             self.escape(self.expr(stmt.test, env))  # it decides what runs: it has an effect
             other = dict(env)
-            self.body(stmt.body, env)
-            self.body(stmt.orelse, other)
+            outer = self.not_none
+            try:
+                self.not_none = outer | _present(stmt.test, self.flow.self_name, True)
+                self.body(stmt.body, env)
+                self.not_none = outer | _present(stmt.test, self.flow.self_name, False)
+                self.body(stmt.orelse, other)
+            finally:
+                self.not_none = outer
             _merge_into(env, other)
         elif kind in (ast.For, ast.AsyncFor):
             self.loop(stmt, env)
@@ -287,6 +310,25 @@ class _Walker:
                 _merge_into(merged, branch)
             env.clear()
             env.update(merged)
+
+    def _note_view(self, name: str, value: ast.expr, env: dict[str, Any]) -> None:
+        """Remember that `name` now shares memory with another local (a slice or a view of it)."""
+        self.views.pop(name, None)
+        source = value.value if isinstance(value, ast.Subscript) else None
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in VIEW_METHODS:
+            source = value.func.value
+        if isinstance(source, ast.Name) and source.id in env and source.id != name and not _is_self(source, self.flow):
+            self.views[name] = source.id
+
+    def _written(self, name: str, deps: frozenset[int], env: dict[str, Any]) -> None:
+        """`out` takes in what is written into `tile`, a view of it (`tile.copy_(y)`, `tile[...] = y`)."""
+        seen = {name}
+        while name in self.views and self.views[name] not in seen:
+            name = self.views[name]
+            seen.add(name)
+            if name in env:
+                current = _data_of(env[name])
+                env[name] = replace(current, deps=current.deps | deps)
 
     def _note_assigned(self, stmt: ast.stmt, value: Any) -> None:
         """The shape a statement assigns (for inlay hints): None when it varies between visits."""
@@ -378,6 +420,7 @@ class _Walker:
             if isinstance(base, ast.Name) and base.id in env and not _is_self(base, self.flow):
                 current = _data_of(env[base.id])
                 env[base.id] = replace(current, deps=current.deps | _data_of(value).deps)  # x[i] = y mutates x
+                self._written(base.id, _data_of(value).deps, env)
             else:
                 self.expr(base, env)
                 self.keep(value)
@@ -475,8 +518,11 @@ class _Walker:
         slot = members.children.get(attr)
         if slot is not None and isinstance(slot.value, ModuleVal):
             # Assigned under a condition the analysis cannot decide: any of the alternatives.
-            modules = tuple(m for m in (slot.value, *(a.value for a in slot.alternatives)) if isinstance(m, ModuleVal))
-            if len(modules) < 1 + len(slot.alternatives):
+            values = [slot.value, *(a.value for a in slot.alternatives)]
+            if attr in self.not_none:  # inside `if self.downsample is not None:`
+                values = [v for v in values if v is not None]
+            modules = tuple(m for m in values if isinstance(m, ModuleVal))
+            if len(modules) < len(values):
                 return EMPTY  # one alternative is not a module at all (None, a function)
             return ModRef(modules, text, "attribute", attribute=attr)
         slot = members.attributes.get(attr)
@@ -572,6 +618,13 @@ class _Walker:
             if container.container in ("ModuleDict",):
                 return EMPTY  # iterating a ModuleDict yields its keys
             return ModRef(modules, "", "loop", container, iterable.text, iterable.attribute, owner_path=iterable.iteration_text)
+        if isinstance(iterable, ModRef) and iterable.origin == "attribute" and len(iterable.modules) > 1:
+            # A container chosen by a condition (`nn.ModuleList([...]) if ... else nn.ModuleList()`)
+            kinds = {m.container for m in iterable.modules}
+            if len(kinds) == 1 and None not in kinds and "ModuleDict" not in kinds:
+                modules = tuple(m for c in iterable.modules for m in _modules_of(c.members.entries or []))
+                selection = Selection(iterable.text, None)  # which positions: not known
+                return ModRef(modules, "", "loop", iterable.modules[0], iterable.text, iterable.attribute, selection=selection)
         if isinstance(iterable, ModRef) and iterable.origin == "element" and (len(iterable.modules) > 1 or iterable.selection is not None):
             return ModRef(iterable.modules, "", "loop", iterable.owner, iterable.owner_text, iterable.attribute, selection=iterable.selection)
         if isinstance(iterable, _Holder):
@@ -676,6 +729,7 @@ class _Walker:
             return self.tensor_method(data, method, node, args, kwargs, combined.deps)
         if isinstance(func.value, ast.Name) and func.value.id in env:
             env[func.value.id] = combined  # outs.append(y), x.add_(y): the receiver absorbs
+            self._written(func.value.id, combined.deps, env)
         elif bare and not self.is_pure(func):
             self.escape(combined)
         return Data(combined.deps)
@@ -941,6 +995,8 @@ TENSOR_METHODS = SAME_SHAPE | {
     "view_as", "reshape_as", "expand", "expand_as", "repeat", "chunk", "split", "unbind", "squeeze", "narrow",
     "softmax", "matmul", "bmm", "mm", "split_with_sizes", "float", "long", "int", "bool",
 }
+# Tensor methods whose result shares memory with the tensor.
+VIEW_METHODS = {"view", "view_as", "narrow", "select", "transpose", "permute", "unsqueeze", "squeeze", "expand", "diagonal", "t", "unfold", "as_strided"}
 # Module methods that return the module itself.
 RETURNS_SELF = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_", "apply", "type", "share_memory"}
 _SIZE_OPS = {ast.Add: S.add, ast.Sub: S.sub, ast.Mult: S.mul, ast.FloorDiv: S.floordiv}
@@ -950,6 +1006,27 @@ def _arg(values: list[Any], kwargs: dict[str, Any], index: int, name: str, defau
     if name in kwargs:
         return _data_of(kwargs[name]).value
     return values[index] if index < len(values) else default
+
+
+def _present(test: ast.expr, self_name: str, holds: bool) -> set[str]:
+    """The `self.x` attributes that cannot be None where `test` is `holds`: `self.x is not None`,
+    `self.x`, joined with `and` (or, where the test fails, `self.x is None`, joined with `or`)."""
+    def attribute(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == self_name:
+            return node.attr
+        return None
+
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And if holds else ast.Or):
+        return set().union(*(_present(v, self_name, holds) for v in test.values))
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _present(test.operand, self_name, not holds)
+    if holds and attribute(test):
+        return {attribute(test)}
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        name = attribute(test.left)
+        if name and isinstance(test.ops[0], ast.IsNot if holds else ast.Is):
+            return {name}
+    return set()
 
 
 def _unpacked(value: Any, targets: list[ast.expr]) -> tuple[Any, ...] | None:

@@ -453,6 +453,10 @@ class Interpreter:
             self._put(members.children, name, slot, frame, drop=(members.params, members.attributes, members.buffers))
         elif name in members.params and value is None:
             members.params.pop(name)
+        elif value is None and name in members.children and frame.condition:
+            # `self.down = None` in one branch of a condition the analysis cannot decide: the
+            # module may still be registered.
+            members.children[name].alternatives.append(Slot(None, frame.condition))
         elif name in members.buffers and (isinstance(value, TensorVal) or value is None):
             self._put(members.buffers, name, Slot(_as_param(value), frame.condition), frame, drop=())
         else:

@@ -4,6 +4,7 @@ observations the interpreter made on the way."""
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -25,6 +26,10 @@ KNOWN_MODULE_BASES = {
     "transformers.PreTrainedModel",
     "transformers.modeling_utils.PreTrainedModel",
 }
+
+# Registering a forward hook (`m.register_forward_hook(...)`), or building a helper that does
+# (timm's `FeatureHooks(...)`). Not accelerate's `_hf_hook` attributes.
+HOOK_SETUP = re.compile(r"register_\w*hook\w*\s*\(|Hooks?\s*\(")
 
 
 NOT_MODULES = {"torch.nn.Parameter", "collections.OrderedDict", "typing.OrderedDict"}
@@ -137,7 +142,7 @@ class ModuleClass:
         """Whether the class uses forward hooks (timm's feature extraction does): then a module
         may be called only for what its hooks record, and its output dropped on purpose."""
         classes = [self, *self.local_bases]
-        return any("hook" in self.ctx.source.segment(c.node).lower() for c in classes)
+        return any(HOOK_SETUP.search(self.ctx.source.segment(c.node)) for c in classes)
 
     @cached_property
     def forward_returns_value(self) -> bool:

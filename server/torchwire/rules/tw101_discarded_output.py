@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Iterator
 
-from ..engine.dataflow import CallSite, ModRef
+from ..engine.dataflow import CallSite
 from ..engine.findings import Finding, Fix, Severity
 from ..fixes.edits import code_fix
 from .base import Invalid, Rule
@@ -268,6 +268,30 @@ class Net(nn.Module):
                 "A ModuleList does not chain its modules: write `x = block(x)`."
             ),
         ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for _ in range(2):
+            self.layers.append(nn.Conv2d(channels, channels, 3, padding=1))
+            self.layers.append(nn.ReLU(inplace=True))  # in place, but the convolutions are not
+
+    def forward(self, features):
+        for layer in self.layers:
+            layer(features)
+        return features
+""",
+            flags="layer(features)",
+            message=(
+                "The output of `layer(features)` is thrown away: calling a module returns a new tensor and "
+                "leaves `features` unchanged, so the modules of `self.layers` (nn.ModuleList) have no effect here. "
+                "A ModuleList does not chain its modules: write `features = layer(features)`."
+            ),
+        ),
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
@@ -276,21 +300,8 @@ class Net(nn.Module):
                 continue  # modules may be called for what their hooks record
             for flow in ctx.flows(cls).values():
                 for site in flow.calls:
-                    if site.bare and _output_matters(site.ref):
+                    if site.bare and site.ref.output_matters():
                         yield self.finding(ctx, site.node, _message(site), _fix(ctx, site))
-
-
-def _output_matters(ref: ModRef) -> bool:
-    if not ref.modules:
-        return False
-    for module in ref.modules:
-        if module.inplace():
-            return False
-        if module.cls is not None and not module.cls.forward_returns_value:
-            return False
-        if module.maybe and ref.origin == "attribute":
-            return False  # a class defined elsewhere: maybe not even a module
-    return True
 
 
 def _first_name(call: ast.Call) -> str | None:

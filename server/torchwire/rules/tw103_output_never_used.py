@@ -157,7 +157,7 @@ class Net(nn.Module):
                 continue  # modules may be called for what their hooks record
             for flow in ctx.forward_flows(cls):
                 for sites in _groups(flow).values():
-                    if any(site.id in flow.escaped for site in sites) or not _has_effect(sites[0]):
+                    if any(site.id in flow.escaped for site in sites) or not sites[0].ref.output_matters():
                         continue
                     node = _where(sites[0])
                     yield self.finding(ctx, node, _message(flow, sites))
@@ -180,16 +180,6 @@ def _groups(flow: MethodFlow) -> dict[tuple, list[CallSite]]:
     return groups
 
 
-def _has_effect(site: CallSite) -> bool:
-    """Modules whose call matters only by its output (not in-place, forward returns a value)."""
-    for module in site.ref.modules:
-        if module.inplace() or (module.cls is not None and not module.cls.forward_returns_value):
-            return False
-        if module.maybe and site.ref.origin == "attribute":
-            return False  # defined elsewhere: its forward may act by side effect
-    return bool(site.ref.modules)
-
-
 def _where(site: CallSite) -> ast.AST:
     """The container in the loop header, or the module called."""
     loop = site.loop
@@ -204,15 +194,19 @@ def _message(flow: MethodFlow, sites: list[CallSite]) -> str:
     returned = [value for _, value in flow.returns]
     first = returned[0] if returned and isinstance(returned[0], Data) else None
     unchanged = first is not None and first.param is not None and all(isinstance(v, Data) and v.param == first.param for v in returned)
-    if ref.owner is not None and ref.owner_text and ref.origin != "unpacked":
-        if ref.selection is None:
-            count = plural(len(ref.owner.members.entries or []), "module")
-            what = f"the outputs of the {count} of `{ref.owner_text}` ({ref.owner.display})"
-        else:
-            what = f"the outputs of the modules of {container_part(ref)}"
-        they, reach, run, have, their = "they", "reach", "run", "have", "their"
+    several = ref.owner is not None and ref.owner_text and ref.origin != "unpacked"
+    size = len(ref.owner.members.entries or []) if several and ref.selection is None else None
+    if several and size == 1:
+        what = f"the output of the one module of `{ref.owner_text}` ({ref.owner.display})"
+    elif several and size is not None:
+        what = f"the outputs of the {plural(size, 'module')} of `{ref.owner_text}` ({ref.owner.display})"
+    elif several:
+        what = f"the outputs of the modules of {container_part(ref)}"
     else:
         what = f"the output of `{ref.text}` ({ref.modules[0].display})"
+    if what.startswith("the outputs"):
+        they, reach, run, have, their = "they", "reach", "run", "have", "their"
+    else:
         they, reach, run, have, their = "it", "reaches", "runs", "has", "its"
     # Dropout or an activation has no weights to speak of.
     weighted = any(m.has_parameters() is not False for m in ref.modules)
@@ -222,7 +216,7 @@ def _message(flow: MethodFlow, sites: list[CallSite]) -> str:
             f"`{flow.name}` returns its input `{first.param}` unchanged: {what} never {reach} the return value, "
             f"so {they} {have} no effect on the result{learn}."
         )
-    module = "the modules" if ref.owner is not None and ref.origin != "unpacked" else "the module"
+    module = "the modules" if what.startswith("the outputs") else "the module"
     learn = f", and {their} weights never learn" if weighted else ""
     return (
         f"{what[0].upper()}{what[1:]} never {reach} what `{flow.name}` returns or keeps: {module} {run} but "
