@@ -92,6 +92,36 @@ def test_rules_see_imported_blocks_as_modules(capsys, monkeypatch):
         "38,112 parameters are invisible")
 
 
+def test_star_imports_bring_in_nn_and_the_blocks(capsys, monkeypatch):
+    monkeypatch.chdir(GPTLAB)
+    loaded = set(sys.modules)
+    main(["check", "--format", "json", "gptlab/starred.py"])
+    findings = json.loads(capsys.readouterr().out)
+    assert [(f["code"], f["range"]["start"]["line"] + 1) for f in findings] == [("TW103", 14), ("TW101", 15)]
+    static = params(capsys, monkeypatch, "gptlab/starred.py")
+    assert not [m for m in set(sys.modules) - loaded if m.startswith("gptlab")]  # read, never imported
+    torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __import__("torch")
+    sys.path[:0] = [str(GPTLAB)]
+    try:
+        from gptlab.starred import Detector
+
+        with torch.device("meta"):
+            real = [(n, list(p.shape)) for n, p in Detector().named_parameters()]
+    finally:
+        del sys.path[0]
+        for name in [m for m in sys.modules if m == "gptlab" or m.startswith("gptlab.")]:
+            del sys.modules[name]
+    assert static["Detector"] == real
+
+
+def test_a_file_whose_own_imports_were_looked_up_still_gives_its_classes(capsys, monkeypatch):
+    # Looking up block.py's imports must not hide block.py's own classes from later lookups
+    # (jedi caches a file's parse by path: our lookup scripts never use a real file's path).
+    static = params(capsys, monkeypatch, "gptlab/layers/block.py", "gptlab/starred.py")
+    assert not any(name.endswith("*") for name, _ in static["Detector"])
+    assert len(static["Detector"]) == 2 * 12 + 2
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(types.InitializeParams(

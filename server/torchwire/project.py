@@ -9,6 +9,7 @@ the keystroke path.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
 import re
@@ -45,6 +46,8 @@ class Project:
     _files: dict[str, tuple[str, FileContext | None]] = field(default_factory=dict, repr=False)
     _jedi: object = field(default=None, repr=False)
     pending: set[tuple[str, str]] = field(default_factory=set)
+    _star_files: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
+    pending_stars: set[tuple[str, str]] = field(default_factory=set)
     uses: dict[str, set[str]] = field(default_factory=dict)  # importer -> files it reaches
     reads: dict[str, set[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
     environment_error: str | None = None
@@ -81,11 +84,87 @@ class Project:
         finally:
             self._lock.release()
 
+    def star_names(self, importer: FileContext, module: str, blocking: bool = True) -> dict[str, str]:
+        """`from <module> import *`: the public names of that module's file (its `__all__` if it
+        lists them), each qualified through the module, or directly when the module imported it
+        from an absolute place (`nn` -> `torch.nn`)."""
+        if module in ("torch.nn", "torch.nn.modules"):
+            from .catalogue import nn_names
+
+            return {name: f"torch.nn.{name}" for name in nn_names()}
+        key = (importer.source.path, module)
+        if not self._lock.acquire(blocking=blocking):
+            self.pending_stars.add(key)
+            return {}
+        try:
+            if key not in self._star_files:
+                path = self._module_file(*key)  # by location: cheap, never waits
+                if path is None and not blocking and not module.startswith("."):
+                    self.pending_stars.add(key)  # jedi's turn, in the background
+                    return {}
+                self._star_files[key] = path or self._installed_module_file(*key)
+            path = self._star_files[key]
+            ctx = self._context(path) if path is not None else None
+            if ctx is None:
+                return {}
+            self.uses.setdefault(importer.source.path, set()).add(path)
+            return {name: _exported_as(ctx, module, name) for name in _public_names(ctx)}
+        finally:
+            self._lock.release()
+
+    def _locate_module(self, importer: str, module: str) -> str | None:
+        """The file of a module named in an import: by location for relative names and the
+        project's own packages, else through jedi."""
+        return self._module_file(importer, module) or self._installed_module_file(importer, module)
+
+    def _module_file(self, importer: str, module: str) -> str | None:
+        dots = len(module) - len(module.lstrip("."))
+        parts = [p for p in module[dots:].split(".") if p]
+        here = Path(importer).resolve().parent
+        if dots:
+            if dots - 2 >= len(here.parents):
+                return None
+            bases = [here.parents[dots - 2] if dots > 1 else here]
+        else:  # the project's own package, from any folder above that could be on sys.path
+            bases = [*([Path(self.root)] if self.root else []), here, *here.parents]
+        for base in bases:
+            target = base.joinpath(*parts)
+            for path in (target.with_suffix(".py"), target / "__init__.py") if parts else (target / "__init__.py",):
+                if path.is_file():
+                    return str(path)
+        return None
+
+    def _installed_module_file(self, importer: str, module: str) -> str | None:
+        if module.startswith(".") or not module:
+            return None
+        project = self._jedi_project(importer)
+        if project is None:
+            return None
+        try:
+            import jedi
+
+            code = f"import {module}\n"
+            names = jedi.Script(code=code, path=_lookup_path(importer), project=project).goto(1, len(code) - 2, follow_imports=True)
+        except Exception as error:  # jedi on odd code: treat as not found
+            log.debug("jedi failed on module %s in %s: %s", module, importer, error)
+            return None
+        for found in names:
+            path = str(found.module_path) if found.module_path else ""
+            if found.type == "module" and path.endswith(".py"):
+                return path
+        return None
+
     def resolve_pending(self) -> bool:
         """Ask jedi about the names analyses have queued; True if anything new was found.
         The lock is taken one name at a time, so that analyses can go on in between."""
-        keys, self.pending = set(self.pending), set()
+        stars, self.pending_stars = set(self.pending_stars), set()
         found = False
+        for key in stars:
+            with self._lock:
+                if key not in self._star_files:
+                    self._star_files[key] = self._locate_module(*key)
+                    found = found or self._star_files[key] is not None
+        keys, self.pending = set(self.pending), set()
         for key in keys:
             with self._lock:
                 if key not in self._lookups:
@@ -111,7 +190,7 @@ class Project:
         try:
             import jedi
 
-            names = jedi.Script(code=code, path=importer, project=project).goto(2, 0, follow_imports=True)
+            names = jedi.Script(code=code, path=_lookup_path(importer), project=project).goto(2, 0, follow_imports=True)
         except Exception as error:  # jedi on odd code: treat as not found
             log.debug("jedi failed on %s in %s: %s", qualified, importer, error)
             return None
@@ -234,6 +313,38 @@ class ProjectResolver:
 
     def find_class(self, importer: FileContext, qualified: str) -> ModuleClass | None:
         return self.project.find_class(importer, qualified, self.blocking)
+
+    def star_names(self, importer: FileContext, module: str) -> dict[str, str]:
+        return self.project.star_names(importer, module, self.blocking)
+
+
+def _lookup_path(importer: str) -> str:
+    """Where jedi is told our one-line lookup scripts live: beside the importer, so that its
+    search path is the same, but never the importer itself. Jedi caches a file's parse by
+    path, and a lookup under a real file's path would hide that file's classes from later
+    lookups."""
+    return str(Path(importer).resolve().with_name("__torchwire_lookup__.py"))
+
+
+def _public_names(ctx: FileContext) -> list[str]:
+    """What `import *` takes from a module: its literal `__all__`, else its names without a
+    leading underscore."""
+    for stmt in ctx.tree.body:
+        if (
+            isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id == "__all__" and isinstance(stmt.value, (ast.List, ast.Tuple))
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts)
+        ):
+            return [e.value for e in stmt.value.elts]
+    names = {*ctx.imports.names, *(c.name for c in ctx.all_classes if c.top is c.node), *ctx.functions, *ctx.constant_names}
+    return sorted(n for n in names if not n.startswith("_"))
+
+
+def _exported_as(ctx: FileContext, module: str, name: str) -> str:
+    imported = ctx.imports.names.get(name)
+    if imported is not None and not imported.startswith("."):
+        return imported  # `nn` in that module is torch.nn here too
+    return f"{module}.{name}" if not module.endswith(".") else f"{module}{name}"
 
 
 def project_root(start: Path) -> Path:

@@ -14,3 +14,8 @@ CATALOGUE: dict[str, LayerSpec] = {
 
 def lookup(qualified: str) -> LayerSpec | None:
     return CATALOGUE.get(qualified)
+
+
+def nn_names() -> list[str]:
+    """The `torch.nn` names `from torch.nn import *` binds that the analysis knows of."""
+    return [q.rsplit(".", 1)[-1] for q in CATALOGUE if q.startswith("torch.nn.")] + ["Module", "Parameter", "functional", "init"]

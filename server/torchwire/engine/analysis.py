@@ -130,7 +130,9 @@ class Analysis:
 
 
 def uses_torch(text: str) -> bool:
-    return "torch" in text
+    """A quick filter: files that never name torch are left alone, unless a star import may
+    bring it in (`from .common import *` and then `nn.Module`)."""
+    return "torch" in text or "import *" in text
 
 
 def syntax_error_finding(source: SourceText, error: SyntaxError) -> Finding:

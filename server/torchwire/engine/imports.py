@@ -22,7 +22,13 @@ class ImportMap:
 
     def __init__(self, tree: ast.Module):
         self.names: dict[str, str] = {}
+        self.star_modules: list[str] = []  # `from .common import *`: ".common"
         self._collect(tree.body)
+
+    def add_star_names(self, names: dict[str, str]) -> None:
+        """What a star import brings in, as found by a resolver; explicit imports win."""
+        for local, qualified in names.items():
+            self.names.setdefault(local, canonical(qualified))
 
     def _collect(self, body: list[ast.stmt]) -> None:
         for stmt in body:
@@ -37,6 +43,7 @@ class ImportMap:
                 base = "." * stmt.level + (stmt.module or "")
                 for alias in stmt.names:
                     if alias.name == "*":
+                        self.star_modules.append(base)
                         continue
                     sep = "" if base.endswith(".") else "."
                     self.names[alias.asname or alias.name] = canonical(f"{base}{sep}{alias.name}")

@@ -195,6 +195,10 @@ class Resolver(Protocol):
 
     def find_class(self, importer: "FileContext", qualified: str) -> "ModuleClass | None": ...
 
+    def star_names(self, importer: "FileContext", module: str) -> dict[str, str]:
+        """The names `from <module> import *` binds, with what they stand for."""
+        ...
+
 
 class FileContext:
     """Everything known about one file: its text, tree, imports, classes and observations."""
@@ -204,6 +208,9 @@ class FileContext:
         self.tree = tree
         self.resolver = resolver
         self.imports = ImportMap(tree)
+        if resolver is not None:
+            for module in self.imports.star_modules:
+                self.imports.add_star_names(resolver.star_names(self, module))
         self.observations: dict[tuple[str, int], Observation] = {}
         self.shared_reported: set[int] = set()  # module uids already reported as repeated
         self.instances: dict[int, ModuleVal] = {}  # id(constructor call) -> the module it built
@@ -217,6 +224,11 @@ class FileContext:
             self._resolve_bases(cls)
         for cls in self.all_classes:
             self._decide_module(cls, set())
+
+    @property
+    def constant_names(self) -> list[str]:
+        """Names the file assigns at its top level."""
+        return list(self._constants)
 
     # ------------------------------------------------------------------ discovery
 
