@@ -109,3 +109,25 @@ def test_a_container_that_may_be_none_is_checked_where_the_code_knows_it_is_not(
     line = TEXT[: TEXT.index("                hidden = downsampler(hidden)")].count("\n") + 1
     found = [(f.code, f.range.start.line + 1) for f in analyze(broken, "broken.py").findings]
     assert found == [("TW103", line - 1), ("TW101", line)]
+
+
+def test_a_loop_over_reversed_modules_is_checked_in_that_order():
+    source = '''
+import torch.nn as nn
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.back = nn.ModuleList([nn.Linear(16, 8), nn.Linear(32, 12)])
+
+    def forward(self, x):
+        for layer in reversed(self.back):
+            x = layer(x)
+        return x
+'''
+    (finding,) = analyze(source, "decoder.py").findings
+    assert (finding.code, finding.range.start.line + 1) == ("TW301", 7)
+    assert finding.message == (
+        "`self.back[0]` (nn.Linear(16, 8)) expects 16 input features, but the loop in `forward` passes it 12, "
+        "from `self.back[1]` (nn.Linear(32, 12)): the forward pass raises `RuntimeError: mat1 and mat2 shapes "
+        "cannot be multiplied (Bx12 and 16x8)`.")

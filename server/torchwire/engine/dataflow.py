@@ -101,7 +101,7 @@ class ModRef:
 @dataclass(frozen=True)
 class Selection:
     """The part of a container a slice or `reversed()` picks, in order, or one of the containers
-a condition chooses: how the code writes it (`self.layers[1:]`) and the positions, when known."""
+    a condition chooses: how the code writes it (`self.layers[1:]`) and the positions, when known."""
 
     text: str
     positions: tuple[int, ...] | None
@@ -689,7 +689,7 @@ class _Walker:
             if name == "zip":
                 return _Items(tuple(elements))
             if name == "reversed":
-                return _reversed(parts[0], node)
+                return _reversed(parts[0])
             return parts[0]
         return None
 
@@ -1047,16 +1047,15 @@ def _unpacked(value: Any, targets: list[ast.expr]) -> tuple[Any, ...] | None:
     )
 
 
-def _reversed(value: Any, node: ast.Call) -> Any:
-    """`reversed(self.layers)`: the container's modules, last first."""
-    if not isinstance(value, ModRef) or value.owner is None and value.container is None:
-        return value
-    if value.container is not None:
+def _reversed(value: Any) -> Any:
+    """`reversed(self.layers)`, `reversed(self.layers[1:])`: those modules, last first."""
+    if isinstance(value, ModRef) and value.container is not None:
         container, owner_text = value.container, value.text
         positions = tuple(range(len(container.members.entries or [])))
+    elif isinstance(value, ModRef) and value.origin == "element" and value.owner is not None and value.selection is not None:
+        container, owner_text, positions = value.owner, value.owner_text, value.selection.positions
     else:
-        container, owner_text = value.owner, value.owner_text
-        positions = value.selection.positions if value.selection is not None else tuple(range(len(container.members.entries or [])))
+        return value
     entries = container.members.entries or []
     if container.unknown_contents or any(e.count != 1 for e in entries):
         positions = None
