@@ -1,6 +1,8 @@
-"""Containers reached through other modules (`for block in stage`, `self.transformer.h`,
-`self.encoder.layers`): no finding on correct code, and the hover on the loop variable lists
-exactly the parameters PyTorch registers under that container, by the same names."""
+"""Containers reached through other modules or other forms (`for block in stage`,
+`self.transformer.h`, `self.encoder.layers`, `for attn, ff in self.layers`, `reversed(...)`, a
+container that may be None): no finding on correct code, the bug found when planted, and the
+hover on the loop variable lists exactly the parameters PyTorch registers under it, by the same
+names."""
 
 from __future__ import annotations
 
