@@ -135,23 +135,29 @@ class Project:
         return None
 
     def _installed_module_file(self, importer: str, module: str) -> str | None:
-        if module.startswith(".") or not module:
+        if module.startswith(".") or not module or not all(part.isidentifier() for part in module.split(".")):
             return None
+        code = f"import {module}\n"
+        found = self._jedi_goto(importer, code, (1, len(code) - 2), "module")
+        return found[0] if found is not None else None
+
+    def _jedi_goto(self, importer: str, code: str, where: tuple[int, int], kind: str) -> Location | None:
+        """What jedi says the name at `where` in `code` (a one-line lookup script placed beside
+        `importer`) stands for: the first definition of that kind, in a .py file."""
         project = self._jedi_project(importer)
         if project is None:
             return None
         try:
             import jedi
 
-            code = f"import {module}\n"
-            names = jedi.Script(code=code, path=_lookup_path(importer), project=project).goto(1, len(code) - 2, follow_imports=True)
+            names = jedi.Script(code=code, path=_lookup_path(importer), project=project).goto(*where, follow_imports=True)
         except Exception as error:  # jedi on odd code: treat as not found
-            log.debug("jedi failed on module %s in %s: %s", module, importer, error)
+            log.debug("jedi failed on %r in %s: %s", code, importer, error)
             return None
         for found in names:
             path = str(found.module_path) if found.module_path else ""
-            if found.type == "module" and path.endswith(".py"):
-                return path
+            if found.type == kind and path.endswith(".py"):
+                return path, found.name, found.line or 0
         return None
 
     def resolve_pending(self) -> bool:
@@ -183,22 +189,7 @@ class Project:
             return self._locate_relative(Path(importer).resolve(), dots, module, name, depth)
         if not module:
             return None
-        code = f"from {module} import {name}\n{name}\n"
-        project = self._jedi_project(importer)
-        if project is None:
-            return None
-        try:
-            import jedi
-
-            names = jedi.Script(code=code, path=_lookup_path(importer), project=project).goto(2, 0, follow_imports=True)
-        except Exception as error:  # jedi on odd code: treat as not found
-            log.debug("jedi failed on %s in %s: %s", qualified, importer, error)
-            return None
-        for found in names:
-            path = str(found.module_path) if found.module_path else ""
-            if found.type == "class" and path.endswith(".py"):
-                return path, found.name, found.line or 0
-        return None
+        return self._jedi_goto(importer, f"from {module} import {name}\n{name}\n", (2, 0), "class")
 
     def _locate_relative(self, importer: Path, dots: int, module: str, name: str, depth: int) -> Location | None:
         base = importer.parent
