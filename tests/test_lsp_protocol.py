@@ -252,3 +252,27 @@ async def test_submodule_read_by_another_workspace_file_is_not_reported_unused(t
         assert all(codes in (["TW302"], []) for codes in published)
     finally:
         server.close()
+
+
+def test_a_closed_unsaved_document_no_longer_counts_as_reading_a_submodule(tmp_path):
+    """An unsaved buffer that read `encoder.proj` stops counting once closed: the file on disk
+    (here, none) is what is read then."""
+    server = RawServer()
+    try:
+        request = server.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {"textDocument": {"diagnostic": {}}}, "initializationOptions": {"debounce": 0}})
+        server.send(request)
+        server.response_to(request["id"])
+        scratch, model = (tmp_path / "scratch.py").as_uri(), (tmp_path / "model.py").as_uri()
+
+        def pull(uri: str) -> list[str]:
+            request = server.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})
+            server.send(request)
+            return [d["code"] for d in server.response_to(request["id"])["result"]["items"]]
+
+        server.send(server.notification("textDocument/didOpen", {"textDocument": {"uri": scratch, "languageId": "python", "version": 1, "text": "x = encoder.proj\n"}}))
+        server.send(server.notification("textDocument/didOpen", {"textDocument": {"uri": model, "languageId": "python", "version": 1, "text": (EXAMPLES / "tw302_unused_submodule.py").read_text()}}))
+        assert pull(model) == []  # read by the open scratch buffer
+        server.send(server.notification("textDocument/didClose", {"textDocument": {"uri": scratch}}))
+        assert pull(model) == ["TW302"]
+    finally:
+        server.close()

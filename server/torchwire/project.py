@@ -265,9 +265,13 @@ class Project:
 
     # ------------------------------------------------------------------ attributes read across files
 
-    def note_reads(self, path: str, text: str) -> None:
-        """Remember which attributes a file reads on objects other than `self` (`encoder.proj`)."""
-        self.reads[str(Path(path).resolve())] = attributes_read_through_objects(text)
+    def note_reads(self, path: str, text: str | None) -> None:
+        """Remember which attributes a file reads on objects other than `self` (`encoder.proj`);
+        None: the file is gone."""
+        if text is None:
+            self.reads.pop(str(Path(path).resolve()), None)
+        else:
+            self.reads[str(Path(path).resolve())] = attributes_read_through_objects(text)
 
     def scan_reads(self, paths: list[Path]) -> None:
         for path in paths:

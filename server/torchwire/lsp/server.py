@@ -388,6 +388,8 @@ async def did_open(ls: TorchwireServer, params: types.DidOpenTextDocumentParams)
     if not _is_python(item.uri, item.language_id):
         return
     ls.state.documents[item.uri] = OpenDocument(_analyzer(ls, item.uri), generation=ls.state.generation)
+    if ls.state.project is not None and item.uri.startswith("file:"):
+        ls.state.project.note_reads(to_fs_path(item.uri), item.text)  # the editor's text, saved or not
     schedule(ls, item.uri)
 
 
@@ -430,6 +432,12 @@ async def did_close(ls: TorchwireServer, params: types.DidCloseTextDocumentParam
         return
     if entry.pending is not None:
         entry.pending.cancel()
+    if ls.state.project is not None and uri.startswith("file:"):
+        # What the file reads is now what is on disk (nothing, for a file never saved).
+        from ..project import read_file
+
+        path = to_fs_path(uri)
+        ls.state.project.note_reads(path, read_file(path))
     if ls.state.push:
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
