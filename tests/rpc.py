@@ -19,7 +19,8 @@ class RawServer:
         )
         self.next_id = 0
         self.messages: queue.Queue = queue.Queue()
-        threading.Thread(target=self._reader, daemon=True).start()
+        self._reading = threading.Thread(target=self._reader, daemon=True)
+        self._reading.start()
 
     def _reader(self) -> None:
         stream = self.proc.stdout
@@ -78,5 +79,6 @@ class RawServer:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(5)
-        for stream in (self.proc.stdin, self.proc.stderr):
+        self._reading.join(5)  # it stops at the end of the server's output
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             stream.close()
