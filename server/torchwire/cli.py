@@ -67,7 +67,11 @@ def _project(args: argparse.Namespace):
 
     first = Path(args.paths[0]) if args.paths else Path.cwd()
     project = Project(str(project_root(first)), args.python)
+    _opened_projects.append(project)
     return project
+
+
+_opened_projects: list = []  # saved when the command ends: what was read of installed packages
 
 
 def _discover(paths: list[str]):
@@ -355,6 +359,9 @@ def main(argv: Sequence[str] | None = None, default_command: str | None = None) 
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_CLEAN
+    finally:
+        while _opened_projects:
+            _opened_projects.pop().save()
 
 
 if __name__ == "__main__":

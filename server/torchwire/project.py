@@ -1,10 +1,11 @@
 """Classes of other files: the project's own modules and the installed packages of a Python
-environment, found with jedi (which reads code, never runs it) and analysed by the same engine.
+environment, found by reading package layouts (packages.py; jedi only as a fallback for
+modules no search-path folder holds), never by importing, and analysed by the same engine.
 
-`Project.find_class` is the engine's resolver. In blocking mode (the CLI, hover) it asks jedi
-on the spot; in cache-only mode (the diagnostics of the file being edited) it answers from
-what is known and queues the rest for `resolve_pending`, which the language server runs off
-the keystroke path.
+`Project.find_class` is the engine's resolver. In blocking mode (the CLI, hover) it looks on
+the spot, within a budget; in cache-only mode (the diagnostics of the file being edited) it
+answers from what is known and queues the rest for `resolve_pending`, which the language
+server runs off the keystroke path.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .engine.findings import Finding
 from .engine.model import FileContext, ModuleClass
 from .engine.source import SourceText
 from .files import read_source
+from .packages import Budget, Layouts
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,12 @@ class Project:
     pending_stars: set[tuple[str, str]] = field(default_factory=set)
     uses: dict[str, set[str]] = field(default_factory=dict)  # importer -> files it reaches
     reads: dict[str, set[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
-    environment_error: str | None = None
+    layouts: Layouts = field(default=None, repr=False)  # type: ignore[assignment]
+    _jedi_error: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.layouts is None:
+            self.layouts = Layouts(self.root, self.python)
 
     def resolver(self, blocking: bool) -> "ProjectResolver":
         return ProjectResolver(self, blocking)
@@ -74,13 +81,8 @@ class Project:
             location = self._lookups[key]
             if location is None:
                 return None
-            path, name, line = location
-            self.uses.setdefault(importer.source.path, set()).add(path)
-            ctx = self._context(path)
-            if ctx is None:
-                return None
-            candidates = [c for c in ctx.all_classes if c.name == name]
-            return min(candidates, key=lambda c: abs(c.node.lineno - line), default=None)
+            self.uses.setdefault(importer.source.path, set()).add(location[0])
+            return self._class_at(location)
         finally:
             self._lock.release()
 
@@ -98,11 +100,11 @@ class Project:
             return {}
         try:
             if key not in self._star_files:
-                path = self._module_file(*key)  # by location: cheap, never waits
+                path = self.layouts.module_file(*key)  # read off the layout: cheap, never waits
                 if path is None and not blocking and not module.startswith("."):
                     self.pending_stars.add(key)  # jedi's turn, in the background
                     return {}
-                self._star_files[key] = path or self._installed_module_file(*key)
+                self._star_files[key] = path or self._jedi_module_file(*key)
             path = self._star_files[key]
             ctx = self._context(path) if path is not None else None
             if ctx is None:
@@ -113,56 +115,36 @@ class Project:
             self._lock.release()
 
     def _locate_module(self, importer: str, module: str) -> str | None:
-        """The file of a module named in an import: by location for relative names and the
-        project's own packages, else through jedi."""
-        return self._module_file(importer, module) or self._installed_module_file(importer, module)
+        """The file of a module named in an import: read off the package layouts, with jedi
+        as the fallback for modules no search-path folder holds (namespace packages, stubs)."""
+        return self.layouts.module_file(importer, module) or self._jedi_module_file(importer, module)
 
-    def _module_file(self, importer: str, module: str) -> str | None:
-        dots = len(module) - len(module.lstrip("."))
-        parts = [p for p in module[dots:].split(".") if p]
-        here = Path(importer).resolve().parent
-        if dots:
-            if dots - 2 >= len(here.parents):
-                return None
-            bases = [here.parents[dots - 2] if dots > 1 else here]
-        else:  # the project's own package, from any folder above that could be on sys.path
-            bases = [*([Path(self.root)] if self.root else []), here, *here.parents]
-        for base in bases:
-            target = base.joinpath(*parts)
-            for path in (target.with_suffix(".py"), target / "__init__.py") if parts else (target / "__init__.py",):
-                if path.is_file():
-                    return str(path)
-        return None
-
-    def _installed_module_file(self, importer: str, module: str) -> str | None:
+    def _jedi_module_file(self, importer: str, module: str) -> str | None:
         if module.startswith(".") or not module or not all(part.isidentifier() for part in module.split(".")):
             return None
-        code = f"import {module}\n"
-        found = self._jedi_goto(importer, code, (1, len(code) - 2), "module")
-        return found[0] if found is not None else None
-
-    def _jedi_goto(self, importer: str, code: str, where: tuple[int, int], kind: str) -> Location | None:
-        """What jedi says the name at `where` in `code` (a one-line lookup script placed beside
-        `importer`) stands for: the first definition of that kind, in a .py file."""
+        if self.layouts.module_file(importer, module.split(".", 1)[0]) is not None:
+            return None  # its package is on the search path: jedi would find no more than we did
         project = self._jedi_project(importer)
         if project is None:
             return None
+        code = f"import {module}\n"
         try:
             import jedi
 
-            names = jedi.Script(code=code, path=_lookup_path(importer), project=project).goto(*where, follow_imports=True)
+            names = jedi.Script(code=code, path=_lookup_path(importer), project=project).goto(1, len(code) - 2)
         except Exception as error:  # jedi on odd code: treat as not found
             log.debug("jedi failed on %r in %s: %s", code, importer, error)
             return None
         for found in names:
             path = str(found.module_path) if found.module_path else ""
-            if found.type == kind and path.endswith(".py"):
-                return path, found.name, found.line or 0
+            if found.type == "module" and path.endswith(".py"):
+                return path
         return None
 
     def resolve_pending(self) -> bool:
-        """Ask jedi about the names analyses have queued; True if anything new was found.
-        The lock is taken one name at a time, so that analyses can go on in between."""
+        """Look up the names analyses have queued, and read the files that define them, so
+        that the next analysis finds them ready; True if anything new was found. The lock is
+        taken one name at a time, so that analyses can go on in between."""
         stars, self.pending_stars = set(self.pending_stars), set()
         found = False
         for key in stars:
@@ -175,41 +157,40 @@ class Project:
             with self._lock:
                 if key not in self._lookups:
                     self._lookups[key] = self._locate(*key)
-                    found = found or self._lookups[key] is not None
+                    location = self._lookups[key]
+                    if location is not None:
+                        found = True
+                        self._class_at(location)  # parsed and its bases resolved, here and not on the keystroke path
+        self.layouts.store.save()
         return found
 
-    def _locate(self, importer: str, qualified: str, depth: int = 0) -> Location | None:
+    def _locate(self, importer: str, qualified: str) -> Location | None:
         """Where the class an import names is defined, following re-exports."""
-        dots = len(qualified) - len(qualified.lstrip("."))
-        module, _, name = qualified[dots:].rpartition(".")
-        if not name.isidentifier() or not all(part.isidentifier() for part in module.split(".") if module):
-            return None
-        if dots:
-            # Relative imports depend on the file's place alone: no search path needed.
-            return self._locate_relative(Path(importer).resolve(), dots, module, name, depth)
-        if not module:
-            return None
-        return self._jedi_goto(importer, f"from {module} import {name}\n{name}\n", (2, 0), "class")
+        found = self.layouts.locate_class(importer, qualified)
+        if found is not None or qualified.startswith("."):
+            return found
+        module, _, name = qualified.rpartition(".")
+        path = self._jedi_module_file(importer, module) if module else None
+        return self.layouts.class_in(path, name, Budget(), set()) if path else None
 
-    def _locate_relative(self, importer: Path, dots: int, module: str, name: str, depth: int) -> Location | None:
-        base = importer.parent
-        for _ in range(dots - 1):
-            base = base.parent
-        target = base.joinpath(*module.split(".")) if module else base
-        for path in (target.with_suffix(".py"), target / "__init__.py"):
-            if path.is_file():
-                return self._defined_or_imported(str(path), name, depth)
-        return None
-
-    def _defined_or_imported(self, path: str, name: str, depth: int) -> Location | None:
-        """The class `name` of a module file: defined there, or imported into it (a re-export)."""
+    def _class_at(self, location: Location) -> ModuleClass | None:
+        path, name, line = location
         ctx = self._context(path)
-        if ctx is None or depth > 10:
+        if ctx is None:
             return None
-        if name in ctx.classes and ctx.classes[name].top is ctx.classes[name].node:
-            return path, name, ctx.classes[name].node.lineno
-        imported = ctx.imports.names.get(name)
-        return self._locate(path, imported, depth + 1) if imported else None
+        candidates = [c for c in ctx.all_classes if c.name == name]
+        found = min(candidates, key=lambda c: abs(c.node.lineno - line), default=None)
+        if found is not None:
+            found.is_module  # decides it, resolving its bases (contexts of other files are lazy)
+        return found
+
+    def save(self) -> None:
+        """Keep what was read of installed packages for the next run."""
+        self.layouts.store.save()
+
+    @property
+    def environment_error(self) -> str | None:
+        return self.layouts.environment_error or self._jedi_error
 
     def _jedi_project(self, importer: str):
         if self._jedi is None:
@@ -220,8 +201,8 @@ class Project:
                 self._jedi = jedi.Project(root, environment_path=self.python) if self.python else jedi.Project(root)
                 self._jedi.get_environment()  # fail now, clearly, for a wrong interpreter
             except Exception as error:
-                self.environment_error = f"cannot use the Python environment {self.python!r}: {error}"
-                log.warning("%s", self.environment_error)
+                self._jedi_error = f"cannot use the Python environment {self.python!r}: {error}"
+                log.warning("%s", self._jedi_error)
                 self._jedi = False
         return self._jedi or None
 
@@ -241,7 +222,9 @@ class Project:
             tree = parse_module(text, path)
         except SyntaxError:
             return None
-        ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=True))
+        # Lazy: only the classes asked for have their bases resolved (a package's big files
+        # hold hundreds of classes that nobody uses).
+        ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=True), lazy=True)
         self._files[path] = (digest, ctx)
         return ctx
 

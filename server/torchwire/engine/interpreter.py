@@ -19,9 +19,11 @@ from ..catalogue import lookup
 from ..catalogue.containers import make_container
 from ..catalogue.spec import Args, NotStatic
 from . import symbolic as S
+from .configs import build_object, mapped_attribute
 from .symbolic import Dim, Sym, is_size
 from .values import (
     UNKNOWN,
+    BufferVal,
     ClassRef,
     Entry,
     FunctionRef,
@@ -48,6 +50,7 @@ TENSOR_FACTORIES = {
     "torch.zeros_like", "torch.ones_like", "torch.randn_like", "torch.rand_like", "torch.empty_like",
 }
 PARAMETER = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
+BUFFER = {"torch.nn.Buffer", "torch.nn.parameter.Buffer"}
 IDENTITY_FUNCTIONS = {"torch.nn.utils.weight_norm", "torch.nn.utils.spectral_norm"}
 
 
@@ -142,6 +145,7 @@ class Interpreter:
         # on helpers it reaches elsewhere in the file: those are analysed on their own.
         self.within = within
         self.steps = 0
+        self.step_limit = MAX_STEPS
         self.source = ctx.source
 
     # ------------------------------------------------------------------ observations
@@ -160,7 +164,7 @@ class Interpreter:
 
     def tick(self) -> None:
         self.steps += 1
-        if self.steps > MAX_STEPS:
+        if self.steps > self.step_limit:
             raise Budget("the code is too large to follow statically")
 
     # ------------------------------------------------------------------ entry points
@@ -205,38 +209,14 @@ class Interpreter:
         if ctx is self.ctx:
             return self
         other = Interpreter(ctx, observe=False)
-        other.steps = self.steps
+        other.steps, other.step_limit = self.steps, self.step_limit
         return other
 
     def make_object(self, definition: "ModuleClass", args: list[Any], kwargs: dict[str, Any], depth: int, label: str | None = None) -> Any:
-        """An instance of a plain class (a config): a dataclass's fields, or what its __init__
-        sets on self, or its class attributes."""
+        """An instance of a plain class (a config): see configs.py."""
         if depth > MAX_DEPTH or _STARRED in args:
             return UNKNOWN
-        interp = self.for_file(definition.ctx)
-        obj = ObjectVal(definition.name, {}, label)
-        for name, node in definition.class_attributes().items():
-            obj.fields[name] = interp.eval(node, Frame({}, depth=depth))
-        if definition.is_dataclass:
-            names = definition.dataclass_fields()
-            for name, value in zip(names, args):
-                obj.fields[name] = value
-            for name, value in kwargs.items():
-                if name in names:
-                    obj.fields[name] = value
-            for name in names:
-                if name not in obj.fields:
-                    obj.fields[name] = Sym.atom(f"{label}.{name}") if label else UNKNOWN
-            return obj
-        init, owner = definition.find_method("__init__")
-        if init is not None:
-            frame = Frame({}, depth=depth)
-            interp._bind(init, frame, [obj, *args], dict(kwargs), method=True)
-            try:
-                interp.exec_body(init.body, frame)
-            except _Return:
-                pass
-        return obj
+        return build_object(self, definition, args, kwargs, depth, label)
 
     def default_instance(self, annotation: ast.expr | None, label: str, depth: int) -> Any:
         """A parameter without a default, annotated with a config class whose attributes all
@@ -428,7 +408,7 @@ class Interpreter:
             if isinstance(owner, ModuleVal):
                 self.set_member(owner, target.attr, value, frame, value_node, target)
             elif isinstance(owner, ObjectVal):
-                owner.fields[target.attr] = value
+                owner.fields[mapped_attribute(owner, target.attr)] = value
         elif isinstance(target, ast.Subscript):
             owner = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
@@ -447,7 +427,9 @@ class Interpreter:
         """`module.name = value`, with nn.Module.__setattr__'s registration rules."""
         members = module.members
         slot = Slot(value, frame.condition, target=target)
-        if isinstance(value, ParamVal):
+        if isinstance(value, BufferVal):
+            self._put(members.buffers, name, slot, frame, drop=(members.children, members.attributes, members.params))
+        elif isinstance(value, ParamVal):
             self._put(members.params, name, slot, frame, drop=(members.children, members.attributes, members.buffers))
         elif isinstance(value, ModuleVal):
             self._put(members.children, name, slot, frame, drop=(members.params, members.attributes, members.buffers))
@@ -565,8 +547,13 @@ class Interpreter:
             node = definition.class_attributes().get(attr)
             return self.for_file(definition.ctx).eval(node, Frame({})) if node is not None else UNKNOWN
         if isinstance(owner, ObjectVal):
+            attr = mapped_attribute(owner, attr)
             if attr in owner.fields:
                 return owner.fields[attr]
+            if owner.cls is not None:
+                method, defined_in = owner.cls.find_method(attr)
+                if method is not None:
+                    return FunctionRef(method, bound_self=owner, ctx=defined_in.ctx, owner=defined_in)
             return Sym.atom(f"{owner.label}.{attr}") if owner.label else UNKNOWN
         if isinstance(owner, ClassRef) and owner.spec is not None and attr == "from_pretrained":
             return BoundMethod(owner, attr)
@@ -906,11 +893,17 @@ class Interpreter:
         if frame.depth >= MAX_DEPTH:
             return UNKNOWN
         if func.ctx is not None and func.ctx is not self.ctx:
-            return self.for_file(func.ctx).call_function(FunctionRef(func.node, func.bound_self), args, kwargs, frame)
+            other = self.for_file(func.ctx)
+            try:
+                return other.call_function(FunctionRef(func.node, func.bound_self, owner=func.owner), args, kwargs, frame)
+            finally:
+                self.steps = other.steps
         inner = Frame({}, frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)
         if func.bound_self is not None:
             args = [func.bound_self, *args]
-            if func.bound_self is frame.self_module and frame.cls is not None:
+            if func.owner is not None:
+                inner.cls = func.owner  # super() in it starts after the class that defines it
+            elif func.bound_self is frame.self_module and frame.cls is not None:
                 _, owner = frame.cls.find_method(func.node.name)
                 inner.cls = owner or frame.cls
         self._bind(func.node, inner, args, dict(kwargs), method=func.bound_self is not None)
@@ -1088,13 +1081,19 @@ class Interpreter:
     def _call_super(self, sup: "_Super", name: str, args: list[Any], kwargs: dict[str, Any], frame: Frame) -> Any:
         if sup.module is None or sup.cls is None:
             return UNKNOWN
+        if isinstance(sup.module, ObjectVal):  # a config's super().__post_init__(...) or __init__
+            for base in sup.cls.local_bases:
+                fn, defined_in = base.find_method(name)
+                if fn is not None:
+                    return self.call_function(FunctionRef(fn, bound_self=sup.module, ctx=defined_in.ctx, owner=defined_in), args, kwargs, frame)
+            return None if name == "__init__" else UNKNOWN
         if name == "__init__":
             self._init_base(sup.cls, sup.module, args, kwargs, frame.depth + 1)
             return None
         for base in sup.cls.local_bases:
             fn, defined_in = base.find_method(name)
             if fn is not None:
-                return self.call_function(FunctionRef(fn, bound_self=sup.module, ctx=defined_in.ctx), args, kwargs, frame)
+                return self.call_function(FunctionRef(fn, bound_self=sup.module, ctx=defined_in.ctx, owner=defined_in), args, kwargs, frame)
         return UNKNOWN
 
     def _init_base(self, cls: "ModuleClass", module: ModuleVal, args: list[Any], kwargs: dict[str, Any], depth: int) -> None:
@@ -1164,6 +1163,9 @@ class Interpreter:
         if name in PARAMETER:
             data = args[0] if args else kwargs.get("data")
             return ParamVal(_dims_of(data) if data is not None else (), node)
+        if name in BUFFER:
+            data = args[0] if args else kwargs.get("data")
+            return BufferVal(_dims_of(data) if data is not None else (), node)
         if name == "copy.deepcopy" and args:
             return _deep_copy(args[0])
         if name in ("collections.OrderedDict", "typing.OrderedDict"):
@@ -1462,6 +1464,9 @@ def _builtin_reversed(interp: Interpreter, args, kwargs, node, frame) -> Any:
 
 
 def _builtin_getattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) == 3 and isinstance(args[0], ObjectVal) and isinstance(args[1], str):
+        if mapped_attribute(args[0], args[1]) not in args[0].fields:
+            return args[2]  # `getattr(config, "head_dim", d // h)` on a config without it
     if len(args) >= 2 and isinstance(args[1], str):
         value = interp.get_attribute(args[0], args[1])
         if value is UNKNOWN and len(args) == 3:

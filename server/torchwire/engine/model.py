@@ -32,7 +32,7 @@ KNOWN_MODULE_BASES = {
 HOOK_SETUP = re.compile(r"register_\w*hook\w*\s*\(|Hooks?\s*\(")
 
 
-NOT_MODULES = {"torch.nn.Parameter", "collections.OrderedDict", "typing.OrderedDict"}
+NOT_MODULES = {"torch.nn.Parameter", "torch.nn.Buffer", "collections.OrderedDict", "typing.OrderedDict"}
 
 
 @dataclass(eq=False)
@@ -43,12 +43,19 @@ class ModuleClass:
     node: ast.ClassDef
     ctx: "FileContext"
     top: ast.stmt  # the file's top-level statement holding it (itself, or a function)
-    local_bases: list["ModuleClass"] = field(default_factory=list)
+    _bases: list["ModuleClass"] = field(default_factory=list)
     spec_base: LayerSpec | None = None  # subclass of a torch.nn layer or container
     evidence: str | None = None  # why it is a module: "nn.Module", "Block", "heuristic", ...
 
     @property
+    def local_bases(self) -> list["ModuleClass"]:
+        """Its base classes whose code torchwire has (of this file or another)."""
+        self.ctx.prepare(self)
+        return self._bases
+
+    @property
     def is_module(self) -> bool:
+        self.ctx.prepare(self)
         return self.evidence is not None
 
     @cached_property
@@ -90,9 +97,12 @@ class ModuleClass:
     def has_defaults_for_all(self) -> bool:
         """Whether the class can be built with no arguments (a config with a default for
         every field)."""
-        if self.is_dataclass:
-            defaults = self.class_attributes()
-            return all(name in defaults for name in self.dataclass_fields())
+        from .configs import hierarchy, is_dataclass_like
+
+        classes = hierarchy(self)
+        if is_dataclass_like(classes):
+            defaults = {name for c in classes for name in c.class_attributes()}
+            return all(name in defaults for c in classes for name in c.dataclass_fields())
         init, _ = self.find_method("__init__")
         if init is None:
             return bool(self.class_attributes())
@@ -203,7 +213,9 @@ class Resolver(Protocol):
 class FileContext:
     """Everything known about one file: its text, tree, imports, classes and observations."""
 
-    def __init__(self, source: SourceText, tree: ast.Module, resolver: Resolver | None = None):
+    def __init__(self, source: SourceText, tree: ast.Module, resolver: Resolver | None = None, lazy: bool = False):
+        """`lazy`: decide which classes are modules only when asked (a file read for one of its
+        classes, such as a big modeling file of an installed package)."""
         self.source = source
         self.tree = tree
         self.resolver = resolver
@@ -219,11 +231,21 @@ class FileContext:
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self._constants: dict[str, ast.expr] = {}
         self._globals_cache: dict[str, Any] = {}
+        self._prepared: set[int] = set()
         self._collect(tree.body, at_top_level=True)
-        for cls in self.all_classes:
-            self._resolve_bases(cls)
-        for cls in self.all_classes:
-            self._decide_module(cls, set())
+        if not lazy:
+            for cls in self.all_classes:
+                self.prepare(cls)
+
+    def prepare(self, cls: ModuleClass) -> None:
+        """Resolve a class's bases and decide whether it is a module (once)."""
+        if id(cls) in self._prepared:
+            return
+        self._prepared.add(id(cls))
+        self._resolve_bases(cls)
+        for base in cls._bases:
+            base.ctx.prepare(base)
+        self._decide_module(cls, set())
 
     @property
     def constant_names(self) -> list[str]:
@@ -257,7 +279,7 @@ class FileContext:
     def _resolve_bases(self, cls: ModuleClass) -> None:
         for base in cls.node.bases:
             if isinstance(base, ast.Name) and base.id in self.classes and self.classes[base.id] is not cls:
-                cls.local_bases.append(self.classes[base.id])
+                cls._bases.append(self.classes[base.id])
                 continue
             qualified = self.imports.qualify(base)
             if qualified is None:
@@ -268,7 +290,7 @@ class FileContext:
             elif spec is None and not qualified.startswith("torch."):
                 found = self.find_class(qualified)  # a base class of another file
                 if found is not None:
-                    cls.local_bases.append(found)
+                    cls._bases.append(found)
 
     def find_class(self, qualified: str) -> "ModuleClass | None":
         """The class an imported name stands for, when a resolver can find its code."""
@@ -285,7 +307,7 @@ class FileContext:
         if id(cls) in visiting:
             return False
         visiting.add(id(cls))
-        for base in cls.local_bases:
+        for base in cls._bases:
             decided = base.is_module if base.ctx is not self else self._decide_module(base, visiting)
             if decided:
                 cls.evidence = base.name

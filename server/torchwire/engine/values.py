@@ -114,6 +114,7 @@ class ObjectVal:
     cls_name: str
     fields: dict[str, Any]
     label: str | None = None
+    cls: "ModuleClass | None" = None  # its class, for its methods
 
 
 @dataclass(eq=False)
@@ -124,6 +125,7 @@ class FunctionRef:
     node: ast.FunctionDef | ast.AsyncFunctionDef
     bound_self: Any = None
     ctx: Any = None
+    owner: Any = None  # the class that defines it (a method), for super() inside it
 
 
 @dataclass(eq=False)
@@ -134,6 +136,11 @@ class ParamVal:
     node: ast.AST | None = None
     requires_grad: bool | None = None
 
+
+
+@dataclass(eq=False)
+class BufferVal(ParamVal):
+    """`nn.Buffer(t)`: a tensor that becomes a buffer when stored on a module."""
 
 @dataclass
 class Slot:
