@@ -28,7 +28,7 @@ from .engine.imports import ImportMap
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 MAX_FILE_BYTES = 4_000_000  # a bigger "module" is generated data, not code to read
 LOOKUP_FILES = 400  # module files parsed anew for one lookup
 LOOKUP_SECONDS = 2.0
@@ -40,6 +40,7 @@ class ModuleIndex:
     """What a module file binds at its top level, as far as finding classes goes."""
 
     classes: dict[str, int]  # class name -> line
+    functions: dict[str, int]  # function name -> line
     imports: dict[str, str]  # local name -> what it stands for (".x.Y" for relative imports)
     stars: list[str]  # modules imported with `*`
     exported: list[str] | None  # a literal `__all__`
@@ -48,7 +49,7 @@ class ModuleIndex:
     @staticmethod
     def of(tree: ast.Module) -> "ModuleIndex":
         imports = ImportMap(tree)
-        index = ModuleIndex({}, dict(imports.names), list(imports.star_modules), None, {})
+        index = ModuleIndex({}, {}, dict(imports.names), list(imports.star_modules), None, {})
         index._walk(tree.body)
         return index
 
@@ -56,6 +57,8 @@ class ModuleIndex:
         for stmt in body:
             if isinstance(stmt, ast.ClassDef):
                 self.classes.setdefault(stmt.name, stmt.lineno)
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions.setdefault(stmt.name, stmt.lineno)
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 self._assignment(stmt)
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
@@ -99,11 +102,11 @@ class ModuleIndex:
             self.lazy.setdefault(key.value, []).extend(names)
 
     def to_json(self) -> dict:
-        return {"c": self.classes, "i": self.imports, "s": self.stars, "a": self.exported, "l": self.lazy}
+        return {"c": self.classes, "f": self.functions, "i": self.imports, "s": self.stars, "a": self.exported, "l": self.lazy}
 
     @staticmethod
     def from_json(data: dict) -> "ModuleIndex":
-        return ModuleIndex(data["c"], data["i"], data["s"], data["a"], data["l"])
+        return ModuleIndex(data["c"], data["f"], data["i"], data["s"], data["a"], data["l"])
 
 
 def _strings(node: ast.expr) -> list[str] | None:
@@ -364,9 +367,9 @@ class Layouts:
 
     # ------------------------------------------------------------------ classes
 
-    def locate_class(self, importer: str, qualified: str, budget: Budget | None = None) -> tuple[str, str, int] | None:
-        """Where the class that `qualified` (as written in `importer`) is defined: (file,
-        name, line), or None when it is not found within the budget."""
+    def locate(self, importer: str, qualified: str, budget: Budget | None = None) -> tuple[str, str, int] | None:
+        """Where the class or function that `qualified` (as written in `importer`) is
+        defined: (file, name, line), or None when it is not found within the budget."""
         budget = budget or Budget()
         try:
             return self._locate(importer, qualified, budget, set())
@@ -387,11 +390,11 @@ class Layouts:
         if path is None:
             # `from pkg import sub` where `sub` is a module, not a name: no class there.
             return None
-        return self.class_in(path, name, budget, seen)
+        return self.definition_in(path, name, budget, seen)
 
-    def class_in(self, path: str, name: str, budget: Budget, seen: set) -> tuple[str, str, int] | None:
-        """The class `name` as the module file `path` provides it: defined, imported, listed
-        in its lazy structure or brought in by one of its star imports."""
+    def definition_in(self, path: str, name: str, budget: Budget, seen: set) -> tuple[str, str, int] | None:
+        """The class or function `name` as the module file `path` provides it: defined,
+        imported, listed in its lazy structure or brought in by one of its star imports."""
         if (path, name) in seen or len(seen) > MAX_HOPS * 20:
             return None
         seen.add((path, name))
@@ -400,6 +403,8 @@ class Layouts:
             return None
         if name in index.classes:
             return path, name, index.classes[name]
+        if name in index.functions:
+            return path, name, index.functions[name]
         target = index.imports.get(name)
         if target is not None:
             return self._locate(path, target, budget, seen)
@@ -416,7 +421,7 @@ class Layouts:
             star_index = self.store.get(star_path, budget)
             if star_index is None or (star_index.exported is not None and name not in star_index.exported):
                 continue
-            found = self.class_in(star_path, name, budget, seen)
+            found = self.definition_in(star_path, name, budget, seen)
             if found is not None:
                 return found
         return None

@@ -14,6 +14,7 @@ import ast
 import hashlib
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +24,14 @@ from .engine.analysis import parse_module
 from .engine.findings import Finding
 from .engine.model import FileContext, ModuleClass
 from .engine.source import SourceText
+from .engine.values import FunctionRef
 from .files import read_source
 from .packages import Budget, Layouts
 
 log = logging.getLogger(__name__)
 
-Location = tuple[str, str, int]  # (file, class name, line)
+Location = tuple[str, str, int]  # (file, class or function name, line)
+STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"test"}
 
 
 def read_file(path: str) -> str | None:
@@ -54,39 +57,71 @@ class Project:
     reads: dict[str, set[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
     layouts: Layouts = field(default=None, repr=False)  # type: ignore[assignment]
     _jedi_error: str | None = field(default=None, repr=False)
+    _thread: threading.local = field(default_factory=threading.local, repr=False)  # the mode of the lookup under way
+    _incomplete: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         if self.layouts is None:
             self.layouts = Layouts(self.root, self.python)
 
-    def resolver(self, blocking: bool) -> "ProjectResolver":
+    def resolver(self, blocking: bool | None) -> "ProjectResolver":
+        """blocking: look up on the spot; False: answer from what is known and queue the rest;
+        None (the files of other packages): as the lookup that reached them does."""
         return ProjectResolver(self, blocking)
 
     # ------------------------------------------------------------------ resolution
 
-    def find_class(self, importer: FileContext, qualified: str, blocking: bool = True) -> ModuleClass | None:
-        if qualified.split(".", 1)[0] in ("torch", "typing", "collections", "dataclasses", "abc", "enum"):
+    def _mode(self, blocking: bool | None) -> bool:
+        if blocking is not None:
+            return blocking
+        current = getattr(self._thread, "blocking", None)
+        return True if current is None else current
+
+    def find_class(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> ModuleClass | None:
+        found = self._find(importer, qualified, blocking)
+        return found if isinstance(found, ModuleClass) else None
+
+    def find_function(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> FunctionRef | None:
+        """A helper function of another file (`get_down_block`, `create_conv2d`), which the
+        interpreter follows into that file."""
+        found = self._find(importer, qualified, blocking)
+        return found if isinstance(found, FunctionRef) else None
+
+    def _find(self, importer: FileContext, qualified: str, blocking: bool | None) -> ModuleClass | FunctionRef | None:
+        root = qualified.split(".", 1)[0]
+        if root in ("torch", "typing", "collections", "dataclasses", "abc", "enum") or root in STDLIB:
             return None
+        blocking = self._mode(blocking)
         key = (importer.source.path, qualified)
-        # The cache-only mode never waits: while jedi is busy elsewhere, the name is queued.
+        # The cache-only mode never waits: while a lookup runs elsewhere, the name is queued.
         if not self._lock.acquire(blocking=blocking):
-            self.pending.add(key)
+            self._defer(key)
             return None
+        outer = getattr(self._thread, "blocking", None)
+        self._thread.blocking = blocking
         try:
             if key not in self._lookups:
                 if not blocking:
-                    self.pending.add(key)
+                    self._defer(key)
                     return None
                 self._lookups[key] = self._locate(*key)
             location = self._lookups[key]
             if location is None:
                 return None
             self.uses.setdefault(importer.source.path, set()).add(location[0])
-            return self._class_at(location)
+            return self._definition_at(location)
         finally:
+            self._thread.blocking = outer
             self._lock.release()
 
-    def star_names(self, importer: FileContext, module: str, blocking: bool = True) -> dict[str, str]:
+    def _defer(self, key: tuple[str, str]) -> None:
+        """Queue a lookup for the background. A file of another package that asked is then
+        known incompletely (a base class missing, say): it is read again once the lookup is done."""
+        self.pending.add(key)
+        if key[0] in self._files:
+            self._incomplete.add(key[0])
+
+    def star_names(self, importer: FileContext, module: str, blocking: bool | None = True) -> dict[str, str]:
         """`from <module> import *`: the public names of that module's file (its `__all__` if it
         lists them), each qualified through the module, or directly when the module imported it
         from an absolute place (`nn` -> `torch.nn`)."""
@@ -94,15 +129,20 @@ class Project:
             from .catalogue import nn_names
 
             return {name: f"torch.nn.{name}" for name in nn_names()}
+        blocking = self._mode(blocking)
         key = (importer.source.path, module)
         if not self._lock.acquire(blocking=blocking):
             self.pending_stars.add(key)
             return {}
+        outer = getattr(self._thread, "blocking", None)
+        self._thread.blocking = blocking
         try:
             if key not in self._star_files:
                 path = self.layouts.module_file(*key)  # read off the layout: cheap, never waits
                 if path is None and not blocking and not module.startswith("."):
                     self.pending_stars.add(key)  # jedi's turn, in the background
+                    if key[0] in self._files:
+                        self._incomplete.add(key[0])
                     return {}
                 self._star_files[key] = path or self._jedi_module_file(*key)
             path = self._star_files[key]
@@ -112,6 +152,7 @@ class Project:
             self.uses.setdefault(importer.source.path, set()).add(path)
             return {name: _exported_as(ctx, module, name) for name in _public_names(ctx)}
         finally:
+            self._thread.blocking = outer
             self._lock.release()
 
     def _locate_module(self, importer: str, module: str) -> str | None:
@@ -142,36 +183,57 @@ class Project:
         return None
 
     def resolve_pending(self) -> bool:
-        """Look up the names analyses have queued, and read the files that define them, so
-        that the next analysis finds them ready; True if anything new was found. The lock is
-        taken one name at a time, so that analyses can go on in between."""
+        """Look up the names analyses have queued and read what they lead to, so that the next
+        analysis finds everything ready; True if anything new was found. The lock is taken one
+        name at a time, so that analyses can go on in between."""
+        self.layouts.entries  # the environment's search path, asked once
         stars, self.pending_stars = set(self.pending_stars), set()
         found = False
+        # A name counts as found even when an earlier pass found it: the analysis that queued it
+        # may have run while that pass held the lock, and so went without it.
         for key in stars:
             with self._lock:
                 if key not in self._star_files:
                     self._star_files[key] = self._locate_module(*key)
-                    found = found or self._star_files[key] is not None
+                found = found or self._star_files[key] is not None
         keys, self.pending = set(self.pending), set()
         for key in keys:
             with self._lock:
                 if key not in self._lookups:
                     self._lookups[key] = self._locate(*key)
-                    location = self._lookups[key]
-                    if location is not None:
-                        found = True
-                        self._class_at(location)  # parsed and its bases resolved, here and not on the keystroke path
+                found = found or self._lookups[key] is not None
+        with self._lock:
+            incomplete, self._incomplete = set(self._incomplete), set()
+            for path in incomplete:
+                self.forget(path)
+            for key in keys:
+                location = self._lookups.get(key)
+                cls = self._class_at(location) if location is not None else None
+                if cls is not None and cls.is_module:
+                    # Built once at its defaults here, off the keystroke path: every name its
+                    # construction reaches is then looked up and every file it needs is read.
+                    try:
+                        cls.parameters()
+                    except Exception:  # a bonus: the analysis itself will say what it cannot follow
+                        log.debug("building %s at its defaults failed", cls.name, exc_info=True)
         self.layouts.store.save()
-        return found
+        return found or bool(incomplete)
 
     def _locate(self, importer: str, qualified: str) -> Location | None:
         """Where the class an import names is defined, following re-exports."""
-        found = self.layouts.locate_class(importer, qualified)
+        found = self.layouts.locate(importer, qualified)
         if found is not None or qualified.startswith("."):
             return found
         module, _, name = qualified.rpartition(".")
         path = self._jedi_module_file(importer, module) if module else None
-        return self.layouts.class_in(path, name, Budget(), set()) if path else None
+        return self.layouts.definition_in(path, name, Budget(), set()) if path else None
+
+    def _definition_at(self, location: Location) -> ModuleClass | FunctionRef | None:
+        path, name, line = location
+        ctx = self._context(path)
+        if ctx is not None and name not in ctx.classes and name in ctx.functions:
+            return FunctionRef(ctx.functions[name], ctx=ctx)
+        return self._class_at(location)
 
     def _class_at(self, location: Location) -> ModuleClass | None:
         path, name, line = location
@@ -224,7 +286,7 @@ class Project:
             return None
         # Lazy: only the classes asked for have their bases resolved (a package's big files
         # hold hundreds of classes that nobody uses).
-        ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=True), lazy=True)
+        ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=None), lazy=True)
         self._files[path] = (digest, ctx)
         return ctx
 
@@ -287,10 +349,13 @@ class ProjectResolver:
     """The engine's view of a Project: blocking or answering from the cache only."""
 
     project: Project
-    blocking: bool
+    blocking: bool | None
 
     def find_class(self, importer: FileContext, qualified: str) -> ModuleClass | None:
         return self.project.find_class(importer, qualified, self.blocking)
+
+    def find_function(self, importer: FileContext, qualified: str) -> FunctionRef | None:
+        return self.project.find_function(importer, qualified, self.blocking)
 
     def star_names(self, importer: FileContext, module: str) -> dict[str, str]:
         return self.project.star_names(importer, module, self.blocking)

@@ -538,7 +538,7 @@ class Interpreter:
             return BoundMethod(owner, attr)
         if isinstance(owner, Sym) and len(owner.terms) == 1 and owner.terms[0][1] == 1 and len(owner.terms[0][0]) == 1:
             return Sym.atom(f"{owner.terms[0][0][0]}.{attr}")  # config.hidden_size
-        if isinstance(owner, (SeqVal, TensorVal, ParamVal, RangeVal)):
+        if isinstance(owner, (SeqVal, TensorVal, ParamVal, RangeVal)) or (isinstance(owner, str) and attr in STR_METHODS):
             return BoundMethod(owner, attr)
         if isinstance(owner, QualName):
             return self.ctx.resolve_qualified(f"{owner.name}.{attr}")
@@ -567,6 +567,8 @@ class Interpreter:
         return self.get_item(owner, key)
 
     def get_item(self, owner: Any, key: Any) -> Any:
+        if isinstance(owner, str) and isinstance(key, int) and not isinstance(key, bool):
+            return owner[key] if -len(owner) <= key < len(owner) else UNKNOWN
         entries = None
         if isinstance(owner, SeqVal):
             entries = owner.entries
@@ -585,6 +587,11 @@ class Interpreter:
         return UNKNOWN
 
     def _slice(self, owner: Any, sl: ast.Slice, frame: Frame) -> Any:
+        if isinstance(owner, str):  # `block_type[7:]`
+            bounds = [self.eval(x, frame) if x is not None else None for x in (sl.lower, sl.upper, sl.step)]
+            if all(b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds) and bounds[2] != 0:
+                return owner[slice(*bounds)]
+            return UNKNOWN
         if not isinstance(owner, SeqVal) or not all(e.count == 1 for e in owner.entries):
             return UNKNOWN
         bounds = [self.eval(x, frame) if x is not None else None for x in (sl.lower, sl.upper, sl.step)]
@@ -1038,6 +1045,8 @@ class Interpreter:
         receiver, name = method.receiver, method.name
         if isinstance(receiver, _Super):
             return self._call_super(receiver, name, args, kwargs, frame)
+        if isinstance(receiver, str):
+            return _str_method(receiver, name, args, kwargs)
         entries = _target_entries(receiver)
         if entries is not None and name in ("append", "add"):
             if args:
@@ -1461,6 +1470,30 @@ def _builtin_reversed(interp: Interpreter, args, kwargs, node, frame) -> Any:
         if items is not None:
             return SeqVal("list", [Entry(i) for i in reversed(items)])
     return UNKNOWN
+
+
+# Methods of str that are pure functions of constants (block names chosen by string: diffusers'
+# `get_down_block("CrossAttnDownBlock2D")`, `block_type[7:] if block_type.startswith("UNetRes")`).
+STR_METHODS = {
+    "startswith", "endswith", "lower", "upper", "strip", "lstrip", "rstrip", "replace", "split", "rsplit",
+    "removeprefix", "removesuffix", "format", "join", "count", "find", "isdigit", "title", "casefold",
+}
+
+
+def _str_method(receiver: str, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def constant(x: Any) -> bool:
+        return isinstance(x, (str, int, float, bool)) or (isinstance(x, SeqVal) and all(isinstance(e.value, str) and e.count == 1 for e in x.entries))
+
+    if name not in STR_METHODS or not all(constant(a) for a in [*args, *kwargs.values()]):
+        return UNKNOWN
+    plain = [tuple(e.value for e in a.entries) if isinstance(a, SeqVal) else a for a in args]
+    try:
+        result = getattr(receiver, name)(*plain, **kwargs)
+    except (TypeError, ValueError, IndexError, KeyError):
+        return UNKNOWN
+    if isinstance(result, list):
+        return SeqVal("list", [Entry(part) for part in result])
+    return result
 
 
 def _builtin_getattr(interp: Interpreter, args, kwargs, node, frame) -> Any:

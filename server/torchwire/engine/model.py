@@ -209,6 +209,9 @@ class Resolver(Protocol):
         """The names `from <module> import *` binds, with what they stand for."""
         ...
 
+    # Optional: `find_function(importer, qualified) -> FunctionRef | None`, a helper function
+    # of another file.
+
 
 class FileContext:
     """Everything known about one file: its text, tree, imports, classes and observations."""
@@ -301,6 +304,16 @@ class FileContext:
         except Exception:  # resolution is a bonus: never let it break the analysis
             return None
 
+    def find_function(self, qualified: str) -> "FunctionRef | None":
+        """A function an imported name stands for, when a resolver can find its code."""
+        finder = getattr(self.resolver, "find_function", None)
+        if finder is None:
+            return None
+        try:
+            return finder(self, qualified)
+        except Exception:  # resolution is a bonus: never let it break the analysis
+            return None
+
     def _decide_module(self, cls: ModuleClass, visiting: set[int]) -> bool:
         if cls.evidence is not None:
             return True
@@ -329,12 +342,13 @@ class FileContext:
                 )
         # A base defined elsewhere (PreTrainedModel, a timm block, ...): the class is a module if
         # it has a forward() and registers torch.nn layers in __init__.
-        if unknown_base and "forward" in cls.methods and self._registers_torch_layers(cls):
+        if unknown_base and "forward" in cls.methods and self._registers_layers(cls, visiting):
             cls.evidence = "heuristic"
             return True
         return False
 
-    def _registers_torch_layers(self, cls: ModuleClass) -> bool:
+    def _registers_layers(self, cls: ModuleClass, visiting: set[int]) -> bool:
+        """Whether `__init__` builds torch.nn layers, or modules of this file's own classes."""
         init = cls.methods.get("__init__")
         if init is None:
             return False
@@ -342,6 +356,9 @@ class FileContext:
             if isinstance(node, ast.Call):
                 q = self.imports.qualify(node.func)
                 if q is not None and q.startswith("torch.nn.") and lookup(q) is not None:
+                    return True
+                local = self.classes.get(node.func.id) if isinstance(node.func, ast.Name) else None
+                if local is not None and local is not cls and self._decide_module(local, visiting):
                     return True
         return False
 
@@ -379,6 +396,10 @@ class FileContext:
             definition = self.find_class(qualified) if not qualified.startswith("torch.") else None
             if definition is not None or not last.isupper():  # `MLP` may be a class, `HIDDEN` a constant
                 return ClassRef(qualified, last, definition=definition)
+        elif not qualified.startswith("torch.") and last[:1].islower():
+            function = self.find_function(qualified)  # a helper of another file: get_down_block(...)
+            if function is not None:
+                return function
         return QualName(qualified)
 
     def global_value(self, name: str, interp: Interpreter) -> Any:
