@@ -28,7 +28,7 @@ from .engine.imports import ImportMap
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 MAX_FILE_BYTES = 4_000_000  # a bigger "module" is generated data, not code to read
 LOOKUP_FILES = 400  # module files parsed anew for one lookup
 LOOKUP_SECONDS = 2.0
@@ -41,6 +41,7 @@ class ModuleIndex:
 
     classes: dict[str, int]  # class name -> line
     functions: dict[str, int]  # function name -> line
+    constants: dict[str, int]  # names assigned at the top level (`to_2tuple = _ntuple(2)`) -> line
     imports: dict[str, str]  # local name -> what it stands for (".x.Y" for relative imports)
     stars: list[str]  # modules imported with `*`
     exported: list[str] | None  # a literal `__all__`
@@ -49,7 +50,7 @@ class ModuleIndex:
     @staticmethod
     def of(tree: ast.Module) -> "ModuleIndex":
         imports = ImportMap(tree)
-        index = ModuleIndex({}, {}, dict(imports.names), list(imports.star_modules), None, {})
+        index = ModuleIndex({}, {}, {}, dict(imports.names), list(imports.star_modules), None, {})
         index._walk(tree.body)
         return index
 
@@ -72,6 +73,8 @@ class ModuleIndex:
         if len(targets) != 1 or stmt.value is None:
             return
         target, value = targets[0], stmt.value
+        if isinstance(target, ast.Name) and not isinstance(stmt, ast.AugAssign):
+            self.constants.setdefault(target.id, stmt.lineno)
         if isinstance(target, ast.Name) and target.id == "__all__":
             names = _strings(value)
             if names is not None:
@@ -102,11 +105,11 @@ class ModuleIndex:
             self.lazy.setdefault(key.value, []).extend(names)
 
     def to_json(self) -> dict:
-        return {"c": self.classes, "f": self.functions, "i": self.imports, "s": self.stars, "a": self.exported, "l": self.lazy}
+        return {"c": self.classes, "f": self.functions, "k": self.constants, "i": self.imports, "s": self.stars, "a": self.exported, "l": self.lazy}
 
     @staticmethod
     def from_json(data: dict) -> "ModuleIndex":
-        return ModuleIndex(data["c"], data["f"], data["i"], data["s"], data["a"], data["l"])
+        return ModuleIndex(data["c"], data["f"], data["k"], data["i"], data["s"], data["a"], data["l"])
 
 
 def _strings(node: ast.expr) -> list[str] | None:
@@ -393,7 +396,7 @@ class Layouts:
         return self.definition_in(path, name, budget, seen)
 
     def definition_in(self, path: str, name: str, budget: Budget, seen: set) -> tuple[str, str, int] | None:
-        """The class or function `name` as the module file `path` provides it: defined,
+        """The class, function or constant `name` as the module file `path` provides it: defined,
         imported, listed in its lazy structure or brought in by one of its star imports."""
         if (path, name) in seen or len(seen) > MAX_HOPS * 20:
             return None
@@ -405,6 +408,8 @@ class Layouts:
             return path, name, index.classes[name]
         if name in index.functions:
             return path, name, index.functions[name]
+        if name in index.constants and name not in index.imports:
+            return path, name, index.constants[name]
         target = index.imports.get(name)
         if target is not None:
             return self._locate(path, target, budget, seen)

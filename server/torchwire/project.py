@@ -18,13 +18,14 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .engine.analysis import parse_module
 from .engine.findings import Finding
 from .engine.model import FileContext, ModuleClass
 from .engine.source import SourceText
-from .engine.values import FunctionRef
+from .engine.interpreter import Interpreter
+from .engine.values import UNKNOWN, FunctionRef
 from .files import read_source
 from .packages import Budget, Layouts
 
@@ -81,13 +82,15 @@ class Project:
         found = self._find(importer, qualified, blocking)
         return found if isinstance(found, ModuleClass) else None
 
-    def find_function(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> FunctionRef | None:
-        """A helper function of another file (`get_down_block`, `create_conv2d`), which the
-        interpreter follows into that file."""
+    def find_value(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> Any:
+        """What an imported lowercase or constant name of another file stands for: a helper
+        function (`get_down_block`, `create_conv2d`), which the interpreter follows into that
+        file, or a module-level value (`to_2tuple = _ntuple(2)`, a dict of layer classes),
+        computed there. None when unknown."""
         found = self._find(importer, qualified, blocking)
-        return found if isinstance(found, FunctionRef) else None
+        return None if isinstance(found, ModuleClass) else found
 
-    def _find(self, importer: FileContext, qualified: str, blocking: bool | None) -> ModuleClass | FunctionRef | None:
+    def _find(self, importer: FileContext, qualified: str, blocking: bool | None) -> Any:
         root = qualified.split(".", 1)[0]
         if root in ("torch", "typing", "collections", "dataclasses", "abc", "enum") or root in STDLIB:
             return None
@@ -228,11 +231,15 @@ class Project:
         path = self._jedi_module_file(importer, module) if module else None
         return self.layouts.definition_in(path, name, Budget(), set()) if path else None
 
-    def _definition_at(self, location: Location) -> ModuleClass | FunctionRef | None:
+    def _definition_at(self, location: Location) -> Any:
         path, name, line = location
         ctx = self._context(path)
-        if ctx is not None and name not in ctx.classes and name in ctx.functions:
-            return FunctionRef(ctx.functions[name], ctx=ctx)
+        if ctx is not None and name not in ctx.classes:
+            if name in ctx.functions:
+                return FunctionRef(ctx.functions[name], ctx=ctx)
+            if name in ctx.constant_names:
+                value = ctx.global_value(name, Interpreter(ctx, observe=False))
+                return None if value is UNKNOWN else value
         return self._class_at(location)
 
     def _class_at(self, location: Location) -> ModuleClass | None:
@@ -354,8 +361,8 @@ class ProjectResolver:
     def find_class(self, importer: FileContext, qualified: str) -> ModuleClass | None:
         return self.project.find_class(importer, qualified, self.blocking)
 
-    def find_function(self, importer: FileContext, qualified: str) -> FunctionRef | None:
-        return self.project.find_function(importer, qualified, self.blocking)
+    def find_value(self, importer: FileContext, qualified: str) -> Any:
+        return self.project.find_value(importer, qualified, self.blocking)
 
     def star_names(self, importer: FileContext, module: str) -> dict[str, str]:
         return self.project.star_names(importer, module, self.blocking)

@@ -12,6 +12,7 @@ add carries the count.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -379,7 +380,8 @@ class Interpreter:
         raise _Continue()
 
     def _exec_def(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef, frame: Frame) -> None:
-        frame.env[stmt.name] = FunctionRef(stmt)
+        # A closure (`def parse(x): ... repeat(x, n)` inside `_ntuple(n)`) sees its maker's names.
+        frame.env[stmt.name] = FunctionRef(stmt, ctx=self.ctx, closure=frame.env)
 
     def _exec_import(self, stmt: ast.Import | ast.ImportFrom, frame: Frame) -> None:
         for alias in stmt.names:
@@ -902,10 +904,10 @@ class Interpreter:
         if func.ctx is not None and func.ctx is not self.ctx:
             other = self.for_file(func.ctx)
             try:
-                return other.call_function(FunctionRef(func.node, func.bound_self, owner=func.owner), args, kwargs, frame)
+                return other.call_function(dataclasses.replace(func, ctx=None), args, kwargs, frame)
             finally:
                 self.steps = other.steps
-        inner = Frame({}, frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)
+        inner = Frame(dict(func.closure or {}), frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)
         if func.bound_self is not None:
             args = [func.bound_self, *args]
             if func.owner is not None:
@@ -1177,6 +1179,8 @@ class Interpreter:
             return BufferVal(_dims_of(data) if data is not None else (), node)
         if name == "copy.deepcopy" and args:
             return _deep_copy(args[0])
+        if name == "itertools.repeat" and len(args) == 2 and isinstance(args[1], int) and 0 <= args[1] <= MAX_UNROLL:
+            return SeqVal("list", [Entry(args[0]) for _ in range(args[1])], node)
         if name in ("collections.OrderedDict", "typing.OrderedDict"):
             if not args:
                 return SeqVal("dict", [], node, ordered=True)
@@ -1354,8 +1358,9 @@ def _math(fn: str, args: list[Any]) -> Any:
 
 
 class _Builtin:
-    def __init__(self, fn: Callable[..., Any]):
+    def __init__(self, fn: Callable[..., Any], python_type: type | None = None):
         self.fn = fn
+        self.python_type = python_type  # `str`, `int`, ...: what isinstance() compares with
 
 
 def _builtin_range(interp: Interpreter, args, kwargs, node, frame) -> Any:
@@ -1496,6 +1501,58 @@ def _str_method(receiver: str, name: str, args: list[Any], kwargs: dict[str, Any
     return result
 
 
+def _python_types(spec: Any) -> tuple[type, ...] | None:
+    """The builtin types an isinstance() second argument names, if it names only those."""
+    parts = [e.value for e in spec.entries] if isinstance(spec, SeqVal) and spec.kind == "tuple" else [spec]
+    types = [p.python_type for p in parts if isinstance(p, _Builtin) and p.python_type is not None]
+    return tuple(types) if len(types) == len(parts) else None
+
+
+ITERABLE_ABCS = {f"{m}.{n}" for m in ("collections.abc", "typing") for n in ("Iterable", "Sequence", "Collection")}
+
+
+def _builtin_isinstance(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    """Decided when the types are builtins and the value's kind is known: a layer class passed
+    where a name could be (`isinstance(attn_layer, str)` with `attn_layer=Attention`) is no str."""
+    if len(args) != 2:
+        return UNKNOWN
+    value = args[0]
+    spec_name = args[1].name if isinstance(args[1], QualName) else args[1].qualified if isinstance(args[1], ClassRef) else None
+    if spec_name in ITERABLE_ABCS:  # torch's and timm's _ntuple
+        if value is None or isinstance(value, (bool, int, float)):
+            return False
+        return True if isinstance(value, (str, SeqVal)) else UNKNOWN
+    types = _python_types(args[1])
+    if types is None:
+        return UNKNOWN
+    if isinstance(value, (ClassRef, FunctionRef, ModuleVal, ObjectVal, ParamVal, TensorVal)):
+        return False
+    if isinstance(value, SeqVal):
+        return {"list": list, "tuple": tuple, "dict": dict}[value.kind] in types
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return isinstance(value, types)
+    return UNKNOWN
+
+
+def _builtin_issubclass(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    """`issubclass(attn_layer, DiffAttention)`, when both classes' code is known."""
+    from .configs import hierarchy
+
+    if len(args) != 2 or not all(isinstance(a, ClassRef) for a in args):
+        return UNKNOWN
+    cls, base = args
+    if cls.qualified == base.qualified or (cls.definition is not None and cls.definition is base.definition):
+        return True
+    if cls.definition is None or base.definition is None:
+        return UNKNOWN
+    classes = hierarchy(cls.definition)
+    if any(c is base.definition for c in classes):
+        return True
+    # False only when every base of every class along the way was read.
+    complete = all(len(c.local_bases) + (c.spec_base is not None) >= len(c.node.bases) for c in classes)
+    return False if complete else UNKNOWN
+
+
 def _builtin_getattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
     if len(args) == 3 and isinstance(args[0], ObjectVal) and isinstance(args[1], str):
         if mapped_attribute(args[0], args[1]) not in args[0].fields:
@@ -1557,7 +1614,13 @@ BUILTINS: dict[str, _Builtin] = {
     "setattr": _Builtin(_builtin_setattr),
     "super": _Builtin(_builtin_super),
     "sum": _Builtin(_builtin_sum),
+    "isinstance": _Builtin(_builtin_isinstance),
+    "issubclass": _Builtin(_builtin_issubclass),
+    "bool": _Builtin(_builtin_unknown, bool),
+    "set": _Builtin(_builtin_unknown, set),
 }
+for _name, _type in (("int", int), ("float", float), ("str", str), ("list", list), ("tuple", tuple), ("dict", dict)):
+    BUILTINS[_name].python_type = _type
 
 
 _STATEMENTS: dict[type, Callable[[Interpreter, Any, Frame], None]] = {

@@ -209,8 +209,8 @@ class Resolver(Protocol):
         """The names `from <module> import *` binds, with what they stand for."""
         ...
 
-    # Optional: `find_function(importer, qualified) -> FunctionRef | None`, a helper function
-    # of another file.
+    # Optional: `find_value(importer, qualified) -> Any`, a helper function or constant of
+    # another file (None when unknown).
 
 
 class FileContext:
@@ -304,9 +304,10 @@ class FileContext:
         except Exception:  # resolution is a bonus: never let it break the analysis
             return None
 
-    def find_function(self, qualified: str) -> "FunctionRef | None":
-        """A function an imported name stands for, when a resolver can find its code."""
-        finder = getattr(self.resolver, "find_function", None)
+    def find_value(self, qualified: str) -> Any:
+        """What an imported function or constant stands for, when a resolver can find its code
+        (None: unknown)."""
+        finder = getattr(self.resolver, "find_value", None)
         if finder is None:
             return None
         try:
@@ -396,10 +397,10 @@ class FileContext:
             definition = self.find_class(qualified) if not qualified.startswith("torch.") else None
             if definition is not None or not last.isupper():  # `MLP` may be a class, `HIDDEN` a constant
                 return ClassRef(qualified, last, definition=definition)
-        elif not qualified.startswith("torch.") and last[:1].islower():
-            function = self.find_function(qualified)  # a helper of another file: get_down_block(...)
-            if function is not None:
-                return function
+        if not qualified.startswith("torch.") and (last[:1].islower() or last.isupper() or last[:1] == "_"):
+            value = self.find_value(qualified)  # a helper of another file (get_down_block), a constant
+            if value is not None:
+                return value
         return QualName(qualified)
 
     def global_value(self, name: str, interp: Interpreter) -> Any:

@@ -126,6 +126,7 @@ class FunctionRef:
     bound_self: Any = None
     ctx: Any = None
     owner: Any = None  # the class that defines it (a method), for super() inside it
+    closure: dict[str, Any] | None = None  # a nested function: the names of the function it was defined in
 
 
 @dataclass(eq=False)

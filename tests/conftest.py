@@ -1,0 +1,12 @@
+"""Shared set-up: the tests keep torchwire's package index in a folder of their own (never the
+user's cache), inherited by the servers and commands they start."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def package_index(tmp_path_factory):
+    os.environ["TORCHWIRE_INDEX_DIR"] = str(tmp_path_factory.mktemp("package-index"))
+    yield

@@ -1,0 +1,183 @@
+"""Finding where imported names are defined by reading package layouts (torchwire/packages.py):
+the conventions real packages use, the budget that turns a lookup too big into "unknown", and
+the index kept on disk between runs."""
+
+from __future__ import annotations
+
+import ast
+import json
+import multiprocessing
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from torchwire import packages
+from torchwire.packages import Budget, IndexStore, Layouts, ModuleIndex, editable_roots
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+@pytest.fixture
+def layouts(tmp_path, monkeypatch) -> Layouts:
+    """Layouts of a fake environment whose only search-path folder is tmp_path/site."""
+    monkeypatch.setattr(packages, "search_path", lambda python: [str(tmp_path / "site")])
+    (tmp_path / "site").mkdir()
+    (tmp_path / "project").mkdir()
+    return Layouts(str(tmp_path / "project"), None, IndexStore(tmp_path / "index"))
+
+
+def locate(layouts: Layouts, qualified: str, budget: Budget | None = None):
+    importer = str(Path(layouts.root) / "model.py")
+    found = layouts.locate(importer, qualified, budget)
+    return None if found is None else (Path(found[0]).relative_to(Path(layouts.root).parent / "site").as_posix(), found[1], found[2])
+
+
+def test_transformers_layout_lazy_module_type_checking_and_all(layouts, tmp_path):
+    write(tmp_path / "site", {
+        "hf/__init__.py": """
+            from typing import TYPE_CHECKING
+            _import_structure = {"configuration_utils": ["PreTrainedConfig"]}
+            _import_structure["modeling_utils"] = ["PreTrainedModel"]
+            if TYPE_CHECKING:
+                from .models import *
+            else:
+                import sys
+                sys.modules[__name__] = _LazyModule(__name__, globals()["__file__"], _import_structure)
+        """,
+        "hf/configuration_utils.py": "class PreTrainedConfig:\n    pass\n",
+        "hf/modeling_utils.py": "import torch.nn as nn\n\nclass PreTrainedModel(nn.Module):\n    pass\n",
+        "hf/models/__init__.py": "if TYPE_CHECKING:\n    from .bert import *\n    from .llama import *\n",
+        "hf/models/bert/__init__.py": "if TYPE_CHECKING:\n    from .modeling_bert import *\n",
+        "hf/models/bert/modeling_bert.py": "class BertModel:\n    pass\n\n__all__ = ['BertModel']\n",
+        "hf/models/llama/__init__.py": "if TYPE_CHECKING:\n    from .configuration_llama import *\n    from .modeling_llama import *\n",
+        "hf/models/llama/configuration_llama.py": "class LlamaConfig:\n    pass\n\n__all__ = ['LlamaConfig']\n",
+        "hf/models/llama/modeling_llama.py": "\n\nclass LlamaModel:\n    pass\n\n__all__ = ['LlamaModel']\n",
+    })
+    assert locate(layouts, "hf.LlamaModel") == ("hf/models/llama/modeling_llama.py", "LlamaModel", 3)
+    assert locate(layouts, "hf.LlamaConfig") == ("hf/models/llama/configuration_llama.py", "LlamaConfig", 1)
+    assert locate(layouts, "hf.PreTrainedModel") == ("hf/modeling_utils.py", "PreTrainedModel", 3)
+    assert locate(layouts, "hf.models.bert.BertModel") == ("hf/models/bert/modeling_bert.py", "BertModel", 1)
+    assert locate(layouts, "hf.GPT2Model") is None
+
+
+def test_reexports_aliases_and_functions(layouts, tmp_path):
+    write(tmp_path / "site", {
+        "blocks/__init__.py": "from .layers import Mlp as MLP, create_conv2d\nfrom blocks.norms import *\n",
+        "blocks/layers.py": "class Mlp:\n    pass\n\ndef create_conv2d(c):\n    pass\n\nto_2tuple = _ntuple(2)\n",
+        "blocks/norms.py": "__all__ = ['LayerNorm2d']\n\nclass LayerNorm2d:\n    pass\n\nclass _Hidden:\n    pass\n",
+    })
+    assert locate(layouts, "blocks.MLP") == ("blocks/layers.py", "Mlp", 1)
+    assert locate(layouts, "blocks.create_conv2d") == ("blocks/layers.py", "create_conv2d", 4)
+    assert locate(layouts, "blocks.layers.to_2tuple") == ("blocks/layers.py", "to_2tuple", 7)
+    assert locate(layouts, "blocks.LayerNorm2d") == ("blocks/norms.py", "LayerNorm2d", 3)
+    assert locate(layouts, "blocks._Hidden") is None  # not in the star-imported module's __all__
+
+
+def test_a_lookup_past_its_budget_is_unknown_not_a_wait(layouts, tmp_path):
+    # A package whose __init__ star-imports 600 modules, none defining the name: the lookup
+    # stops after its budget of files and answers "not found".
+    files = {"huge/__init__.py": "".join(f"from .m{i} import *\n" for i in range(600))}
+    files.update({f"huge/m{i}.py": f"class C{i}:\n    pass\n" for i in range(600)})
+    files["huge/m599.py"] = "class Wanted:\n    pass\n"
+    write(tmp_path / "site", files)
+    read = []
+    original = IndexStore._read
+    IndexStore._read = staticmethod(lambda path: read.append(path) or original(path))
+    try:
+        assert locate(layouts, "huge.Wanted", Budget(files=100)) is None
+    finally:
+        IndexStore._read = staticmethod(original)
+    assert len(read) == 100  # the __init__ and 99 modules: its budget of 100 files, then it gave up
+    assert locate(layouts, "huge.Wanted", Budget(files=100, deadline=time.monotonic() - 1)) is None
+    assert locate(layouts, "huge.Wanted", Budget(files=1000)) == ("huge/m599.py", "Wanted", 1)
+    # What was read is known from then on: the same lookup costs no file.
+    assert locate(layouts, "huge.Wanted", Budget(files=0)) == ("huge/m599.py", "Wanted", 1)
+
+
+def test_star_import_cycles_end(layouts, tmp_path):
+    write(tmp_path / "site", {
+        "loop/__init__.py": "from .a import *\n",
+        "loop/a.py": "from .b import *\n",
+        "loop/b.py": "from .a import *\nfrom loop import *\n",
+    })
+    assert locate(layouts, "loop.Missing") is None
+
+
+def test_the_index_is_kept_on_disk_and_follows_edits(layouts, tmp_path):
+    write(tmp_path / "site", {"pkg/__init__.py": "from .core import Block\n", "pkg/core.py": "class Block:\n    pass\n"})
+    assert locate(layouts, "pkg.Block") == ("pkg/core.py", "Block", 1)
+    layouts.store.save()
+    [stored] = (tmp_path / "index").glob("pkg-*.json")
+    data = json.loads(stored.read_text())
+    assert sorted(Path(p).name for p in data["files"]) == ["__init__.py", "core.py"]
+    again = Layouts(layouts.root, None, IndexStore(tmp_path / "index"))
+    assert again.store.get(str(tmp_path / "site" / "pkg" / "core.py"), Budget(files=0)).classes == {"Block": 1}
+    # The file changes (size and time): its entry no longer counts.
+    (tmp_path / "site" / "pkg" / "core.py").write_text("\n\nclass Block(object):\n    pass\n")
+    assert locate(again, "pkg.Block") == ("pkg/core.py", "Block", 3)
+
+
+def _save_entries(directory: str, site: str, names: list[str]) -> None:
+    store = IndexStore(Path(directory))
+    for name in names:
+        store.get(str(Path(site) / "shared" / f"{name}.py"), None)
+    store.save()
+
+
+def test_runs_writing_the_same_index_at_once_leave_a_whole_file(tmp_path):
+    site = tmp_path / "site"
+    write(site, {"shared/__init__.py": "", **{f"shared/m{i}.py": f"class C{i}:\n    pass\n" for i in range(40)}})
+    halves = [[f"m{i}" for i in range(0, 40, 2)], [f"m{i}" for i in range(1, 40, 2)]]
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_save_entries, args=(str(tmp_path / "index"), str(site), names)) for names in halves * 3]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    [stored] = (tmp_path / "index").glob("shared-*.json")
+    data = json.loads(stored.read_text())  # never torn
+    assert data["version"] == packages.INDEX_VERSION
+    assert {Path(p).name for p in data["files"]} <= {f"m{i}.py" for i in range(40)}
+    assert len(list((tmp_path / "index").glob(".tmp-*"))) == 0
+
+
+def test_module_index_reads_what_a_module_binds():
+    tree = ast.parse(textwrap.dedent("""
+        import torch.nn as nn
+        from .blocks import Block, helper as make
+        try:
+            from .fast import FastAttention
+        except ImportError:
+            FastAttention = None
+        __all__ = ["Model"]
+        __all__ += ["Block"]
+        _import_structure = {"a": ["A"]}
+        _import_structure["b"].extend(["B1", "B2"])
+
+        class Model(nn.Module):
+            pass
+
+        def build():
+            pass
+    """))
+    index = ModuleIndex.of(tree)
+    assert index.classes == {"Model": 13}
+    assert index.functions == {"build": 16}
+    assert index.imports["Block"] == ".blocks.Block" and index.imports["make"] == ".blocks.helper"
+    assert index.imports["FastAttention"] == ".fast.FastAttention"
+    assert index.exported == ["Model", "Block"]
+    assert index.lazy == {"a": ["A"], "b": ["B1", "B2"]}
+
+
+def test_editable_installs_are_found_through_their_finder(tmp_path):
+    (tmp_path / "__editable___mylib_0_1_finder.py").write_text(
+        f"MAPPING: dict[str, str] = {{'mylib': {str(tmp_path / 'src' / 'mylib')!r}}}\n")
+    assert editable_roots([str(tmp_path)]) == {"mylib": str(tmp_path / "src" / "mylib")}
