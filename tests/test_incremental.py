@@ -124,3 +124,14 @@ def test_syntax_error_keeps_findings_of_untouched_code():
     assert all(f.fix is None for f in broken.findings)
     recovered = analyzer.update(COMBINED)
     assert summary(recovered.findings) == summary(good.findings)
+
+
+def test_a_use_removed_from_another_statement_is_seen():
+    """`self.norm` was read only by a function outside the class; when that read goes, the
+    class (unchanged) now has an unused submodule (found by the random edits above)."""
+    head = "import torch\nfrom torch import nn\n\n\nclass Head(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    head += "        self.norm = nn.LayerNorm(8)\n        self.proj = nn.Linear(8, 2)\n\n    def forward(self, h):\n        return self.proj(h)\n\n\n"
+    analyzer = DocumentAnalyzer("doc.py")
+    assert [f.code for f in analyzer.update(head + "def use(m, h):\n    return m.norm(h)\n").findings] == []
+    after = head + "def use(m, h):\n    return h\n"
+    assert [f.code for f in analyzer.update(after).findings] == [f.code for f in analyze(after, "doc.py").findings] == ["TW302"]

@@ -190,9 +190,13 @@ class DocumentAnalyzer:
                 if chunk.findings:
                     chunk.findings = [_shifted(f, delta) for f in chunk.findings]
         changed_names = set().union(*(c.defines for c in old[first:last]), *(c.defines for c in new_chunks))
+        # Names the edited code stopped (or started) mentioning: a chunk whose findings depend on
+        # whether anything else reads them (TW302's "nothing uses self.norm") is checked again.
+        mentions = set().union(*(c.uses for c in old[first:last])) ^ set().union(*(c.uses for c in new_chunks))
         self.chunks = [*old[:first], *new_chunks, *old[last:]]
         dirty = set(range(first, first + len(new_chunks)))
         dirty |= self._dependents(changed_names, dirty)
+        dirty |= {i for i, chunk in enumerate(self.chunks) if i not in dirty and chunk.uses & mentions}
         tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
         return self._adopt(text, source, tree, dirty)
 

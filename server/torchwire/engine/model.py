@@ -14,6 +14,7 @@ from ..catalogue.spec import LayerSpec
 from .imports import ImportMap
 from .interpreter import BUILTINS, Budget, Interpreter, Observation, QualName
 from .params import ParamRow, named_tensors
+from .reuse import clone_members, construction_key
 from .source import SourceText
 from .values import UNKNOWN, ClassRef, FunctionRef, Members, ModuleVal, SeqVal
 
@@ -46,6 +47,7 @@ class ModuleClass:
     _bases: list["ModuleClass"] = field(default_factory=list)
     spec_base: LayerSpec | None = None  # subclass of a torch.nn layer or container
     evidence: str | None = None  # why it is a module: "nn.Module", "Block", "heuristic", ...
+    constructions: dict = field(default_factory=dict, repr=False)  # see reuse.py
 
     @property
     def local_bases(self) -> list["ModuleClass"]:
@@ -222,6 +224,7 @@ class FileContext:
         self.source = source
         self.tree = tree
         self.resolver = resolver
+        self.lazy = lazy
         self.imports = ImportMap(tree)
         if resolver is not None:
             for module in self.imports.star_modules:
@@ -432,10 +435,20 @@ class FileContext:
         """An instance of a class of this file; its `__init__` is interpreted when first needed."""
         module = ModuleVal(display=cls.name, qualified=cls.name, node=node, cls=cls)
 
+        key_of_args: list = []  # computed once: copies of this module share this closure
+
         def expand(m: ModuleVal) -> Members:
             m._members = Members()
             if depth > 12:
                 m.unknown = "nested too deeply to follow"
+                return m._members
+            # A class of another file (an installed package) is built once per distinct arguments.
+            if not key_of_args:
+                key_of_args.append(construction_key(args, kwargs, depth) if self.lazy and not unknown_args else None)
+            key = key_of_args[0]
+            reused = cls.constructions.get(key) if key is not None else None
+            if reused is not None:
+                m._members, m.unknown = clone_members(reused[0]), reused[1]
                 return m._members
             interp = Interpreter(self, observe=False)
             try:
@@ -444,6 +457,8 @@ class FileContext:
                 m.unknown = str(reason)
             except RecursionError:
                 m.unknown = "the construction is too deeply nested to follow"
+            if key is not None:
+                cls.constructions[key] = (clone_members(m._members), m.unknown)
             return m._members
 
         module._expand = expand
