@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,7 +249,8 @@ class IndexStore:
     @staticmethod
     def _read(path: str) -> ModuleIndex | None:
         try:
-            with open(path, "rb") as handle:
+            with open(path, "rb") as handle, warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # invalid escape sequences in someone else's code
                 tree = ast.parse(handle.read(), filename=path)
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None

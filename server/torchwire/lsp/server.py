@@ -75,6 +75,7 @@ class State:
     project: Any = None  # where imported classes are found (torchwire.project.Project)
     resolving: bool = False  # a background jedi task is running
     versioned_edits: bool = False
+    fixes_loaded: bool = False  # the fix machinery (libcst) is imported, or being imported
     documents: dict[str, OpenDocument] = field(default_factory=dict)
 
 
@@ -223,6 +224,16 @@ async def publish(ls: TorchwireServer, uri: str) -> None:
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, analysis), version=entry.version)
     )
+    if not ls.state.fixes_loaded:
+        ls.state.fixes_loaded = True
+        # libcst takes a few hundred milliseconds to load: once the first diagnostics are out,
+        # not when the user first asks for a quick fix.
+        asyncio.get_running_loop().run_in_executor(ls.thread_pool, _load_fixes)
+
+
+def _load_fixes() -> None:
+    import libcst  # noqa: F401
+    import libcst.metadata  # noqa: F401
 
 
 def schedule(ls: TorchwireServer, uri: str) -> None:
