@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from torchwire import packages
-from torchwire.packages import Budget, IndexStore, Layouts, ModuleIndex, editable_roots
+from torchwire.packages import Budget, IndexStore, Layouts, LookupBudget, ModuleIndex, editable_roots
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -81,8 +81,8 @@ def test_reexports_aliases_and_functions(layouts, tmp_path):
 
 
 def test_a_lookup_past_its_budget_is_unknown_not_a_wait(layouts, tmp_path):
-    # A package whose __init__ star-imports 600 modules, none defining the name: the lookup
-    # stops after its budget of files and answers "not found".
+    # A package whose __init__ star-imports 600 modules, the name in the last: the lookup stops
+    # after its budget of files (the caller counts that as "unknown" for now).
     files = {"huge/__init__.py": "".join(f"from .m{i} import *\n" for i in range(600))}
     files.update({f"huge/m{i}.py": f"class C{i}:\n    pass\n" for i in range(600)})
     files["huge/m599.py"] = "class Wanted:\n    pass\n"
@@ -91,11 +91,13 @@ def test_a_lookup_past_its_budget_is_unknown_not_a_wait(layouts, tmp_path):
     original = IndexStore._read
     IndexStore._read = staticmethod(lambda path: read.append(path) or original(path))
     try:
-        assert locate(layouts, "huge.Wanted", Budget(files=100)) is None
+        with pytest.raises(LookupBudget):
+            locate(layouts, "huge.Wanted", Budget(files=100))
     finally:
         IndexStore._read = staticmethod(original)
     assert len(read) == 100  # the __init__ and 99 modules: its budget of 100 files, then it gave up
-    assert locate(layouts, "huge.Wanted", Budget(files=100, deadline=time.monotonic() - 1)) is None
+    with pytest.raises(LookupBudget):
+        locate(layouts, "huge.Wanted", Budget(files=100, deadline=time.monotonic() - 1))
     assert locate(layouts, "huge.Wanted", Budget(files=1000)) == ("huge/m599.py", "Wanted", 1)
     # What was read is known from then on: the same lookup costs no file.
     assert locate(layouts, "huge.Wanted", Budget(files=0)) == ("huge/m599.py", "Wanted", 1)
@@ -181,3 +183,77 @@ def test_editable_installs_are_found_through_their_finder(tmp_path):
     (tmp_path / "__editable___mylib_0_1_finder.py").write_text(
         f"MAPPING: dict[str, str] = {{'mylib': {str(tmp_path / 'src' / 'mylib')!r}}}\n")
     assert editable_roots([str(tmp_path)]) == {"mylib": str(tmp_path / "src" / "mylib")}
+
+
+# ---------------------------------------------------------------------- in the language server
+
+
+def test_edits_are_answered_while_a_slow_lookup_runs(tmp_path):
+    """An installed package whose layout takes a while to read (300 star-imported modules, the
+    class in the last, more than one lookup's budget of time on a slow machine): the server
+    publishes the diagnostics of every edit from what it knows while the lookup runs in the
+    background (again where the budget cut it short), and publishes again once it has found
+    the class."""
+    import subprocess
+    import sys
+
+    from rpc import RawServer
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                  check=True, capture_output=True, text=True).stdout.strip())
+    filler = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n" for i in range(150))
+    files = {"slowpkg/__init__.py": "".join(f"from .part{i:03d} import *\n" for i in range(300))}
+    files.update({f"slowpkg/part{i:03d}.py": filler for i in range(299)})
+    files["slowpkg/part299.py"] = filler + "import torch.nn as nn\n\nclass Wanted(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 4)\n"
+    write(purelib, files)
+    model = tmp_path / "project" / "model.py"
+    model.parent.mkdir()
+    text = textwrap.dedent("""\
+        import torch.nn as nn
+        from slowpkg import Wanted
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = [Wanted() for _ in range(2)]
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = block(x)
+                return x
+    """)
+    model.write_text(text)
+    uri = model.as_uri()
+    server = RawServer(cwd=str(model.parent))
+    try:
+        server.initialize(options={"debounce": 0, "python": str(python)})
+        server.send(server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}))
+        published = []
+
+        def next_diagnostics() -> dict:
+            while True:
+                message = server.read(60)
+                if message.get("method") == "textDocument/publishDiagnostics":
+                    published.append((message["params"]["version"], sorted(d["code"] for d in message["params"]["diagnostics"])))
+                    return message["params"]
+
+        assert next_diagnostics()["version"] == 1
+        for version in range(2, 7):  # a blank line typed at the end and taken back, five times
+            change = {"range": {"start": {"line": 13, "character": 0}, "end": {"line": 13, "character": 0}}, "text": "\n"} if version % 2 == 0 else \
+                {"range": {"start": {"line": 13, "character": 0}, "end": {"line": 14, "character": 0}}, "text": ""}
+            server.send(server.notification("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}))
+            while next_diagnostics()["version"] != version:
+                pass
+        while not any("TW201" in codes for _, codes in published):
+            next_diagnostics()
+    finally:
+        server.close()
+    # Every edit was answered before the lookup found Wanted (TW201: its instances sit in a plain list).
+    first_found = next(i for i, (_, codes) in enumerate(published) if "TW201" in codes)
+    answered = [version for version, _ in published[:first_found]]
+    assert set(range(1, 7)) <= set(answered)
+    assert published[first_found:] and all("TW201" in codes for _, codes in published[first_found:])

@@ -144,7 +144,7 @@ def search_path(python: str | None) -> list[str]:
     interpreter, which runs no code of the project."""
     if python is None:
         return [p for p in sys.path if p and Path(p).is_dir()]
-    exe = Path(python)
+    exe = Path(python).expanduser().absolute()  # asked from another folder, below
     if exe.is_dir():  # a virtual environment's folder
         exe = exe / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     result = subprocess.run(
@@ -374,13 +374,11 @@ class Layouts:
 
     def locate(self, importer: str, qualified: str, budget: Budget | None = None) -> tuple[str, str, int] | None:
         """Where the class or function that `qualified` (as written in `importer`) is
-        defined: (file, name, line), or None when it is not found within the budget."""
+        defined: (file, name, line), or None when it is not found. Raises LookupBudget when
+        the budget ran out first (what was read is kept: another try goes further)."""
         budget = budget or Budget()
         try:
             return self._locate(importer, qualified, budget, set())
-        except LookupBudget:
-            log.info("gave up looking for %s from %s: budget spent", qualified, importer)
-            return None
         except RecursionError:
             return None
 

@@ -27,11 +27,12 @@ from .engine.source import SourceText
 from .engine.interpreter import Interpreter
 from .engine.values import UNKNOWN, FunctionRef
 from .files import read_source
-from .packages import Budget, Layouts
+from .packages import Budget, Layouts, LookupBudget
 
 log = logging.getLogger(__name__)
 
 Location = tuple[str, str, int]  # (file, class or function name, line)
+MAX_TRIES = 10  # background tries of a lookup that spends its budget each time
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"test"}
 
 
@@ -47,6 +48,9 @@ class Project:
     root: str | None = None  # where the project's own packages are found (and jedi's project)
     python: str | None = None  # the interpreter whose installed packages count (None: this one)
     read: Callable[[str], str | None] = read_file  # the text of a file (open documents first)
+    # How a lookup asked outside any other (a base class of a file of another package, decided
+    # when first needed) behaves: the CLI waits for it; the server's analyses never do.
+    blocking_default: bool = True
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _lookups: dict[tuple[str, str], Location | None] = field(default_factory=dict, repr=False)
     _files: dict[str, tuple[str, FileContext | None]] = field(default_factory=dict, repr=False)
@@ -60,6 +64,8 @@ class Project:
     _jedi_error: str | None = field(default=None, repr=False)
     _thread: threading.local = field(default_factory=threading.local, repr=False)  # the mode of the lookup under way
     _incomplete: set[str] = field(default_factory=set, repr=False)
+    _retry: set[tuple[str, str]] = field(default_factory=set, repr=False)  # lookups cut short by their budget
+    _tries: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.layouts is None:
@@ -76,7 +82,7 @@ class Project:
         if blocking is not None:
             return blocking
         current = getattr(self._thread, "blocking", None)
-        return True if current is None else current
+        return self.blocking_default if current is None else current
 
     def find_class(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> ModuleClass | None:
         found = self._find(importer, qualified, blocking)
@@ -189,6 +195,14 @@ class Project:
         """Look up the names analyses have queued and read what they lead to, so that the next
         analysis finds everything ready; True if anything new was found. The lock is taken one
         name at a time, so that analyses can go on in between."""
+        outer = getattr(self._thread, "blocking", None)
+        self._thread.blocking = True  # this is the background: here lookups may take their time
+        try:
+            return self._resolve_pending()
+        finally:
+            self._thread.blocking = outer
+
+    def _resolve_pending(self) -> bool:
         self.layouts.entries  # the environment's search path, asked once
         stars, self.pending_stars = set(self.pending_stars), set()
         found = False
@@ -219,12 +233,27 @@ class Project:
                         cls.parameters()
                     except Exception:  # a bonus: the analysis itself will say what it cannot follow
                         log.debug("building %s at its defaults failed", cls.name, exc_info=True)
+        with self._lock:
+            for key in self._retry:  # another try, from where the last one stopped
+                self._lookups.pop(key, None)
+            self.pending |= self._retry
+            self._retry = set()
         self.layouts.store.save()
         return found or bool(incomplete)
 
     def _locate(self, importer: str, qualified: str) -> Location | None:
-        """Where the class an import names is defined, following re-exports."""
-        found = self.layouts.locate(importer, qualified)
+        """Where the class an import names is defined, following re-exports. A lookup that
+        spends its budget is "not found" for now; the server tries it again in the background,
+        going further each time (what was read is kept)."""
+        try:
+            found = self.layouts.locate(importer, qualified)
+        except LookupBudget:
+            tries = self._tries.get((importer, qualified), 0) + 1
+            self._tries[(importer, qualified)] = tries
+            if tries < MAX_TRIES:
+                self._retry.add((importer, qualified))
+            log.info("gave up looking for %s from %s for now (try %d)", qualified, importer, tries)
+            return None
         if found is not None or qualified.startswith("."):
             return found
         module, _, name = qualified.rpartition(".")
@@ -297,14 +326,21 @@ class Project:
         self._files[path] = (digest, ctx)
         return ctx
 
-    def forget(self, path: str) -> set[str]:
+    def knows(self, path: str) -> bool:
+        """Whether anything was learnt from this file (asked without waiting for the lock)."""
+        try:
+            return path in self._files or any(path in files for files in list(self.uses.values()))
+        except RuntimeError:  # changed while read: assume so
+            return True
+
+    def forget(self, path: str, appeared: bool = False) -> set[str]:
         """A file changed (or appeared): drop what was learnt from it. Returns the files that
         reached it, directly or not, whose analyses are now out of date."""
         with self._lock:
             self._files.pop(path, None)
-            # A new file may answer lookups that found nothing before.
-            for key in [k for k, v in self._lookups.items() if v is None]:
-                del self._lookups[key]
+            if appeared:  # a new file may answer lookups that found nothing before
+                for key in [k for k, v in self._lookups.items() if v is None]:
+                    del self._lookups[key]
             affected, frontier = set(), {path}
             while frontier:
                 reached = {importer for importer, files in self.uses.items() if files & frontier} - affected

@@ -179,6 +179,8 @@ def _resolve_in_background(ls: TorchwireServer) -> None:
         if found:
             state.generation += 1
             _refresh_all(ls)
+        elif state.project.pending:  # lookups cut short by their budget: another pass goes further
+            _resolve_in_background(ls)
 
     asyncio.get_running_loop().create_task(run())
 
@@ -317,7 +319,7 @@ def _new_project(ls: TorchwireServer):
 
         return read_file(path)
 
-    return Project(root, ls.state.settings.python, read)
+    return Project(root, ls.state.settings.python, read, blocking_default=False)
 
 
 def _watch_parent(pid: int) -> None:
@@ -387,7 +389,9 @@ def did_change_watched_files(ls: TorchwireServer, params: types.DidChangeWatched
         _project_config.cache_clear()
         ls.state.generation += 1
         _refresh_all(ls)
-    _dependents_changed(ls, [c.uri for c in params.changes if c.uri.endswith(".py")])
+    python_files = [c for c in params.changes if c.uri.endswith(".py")]
+    _dependents_changed(ls, [c.uri for c in python_files if c.type != types.FileChangeType.Created])
+    _dependents_changed(ls, [c.uri for c in python_files if c.type == types.FileChangeType.Created], appeared=True)
 
 
 # ---------------------------------------------------------------------- text synchronisation
@@ -413,18 +417,28 @@ async def did_change(ls: TorchwireServer, params: types.DidChangeTextDocumentPar
         ls.state.project.note_reads(to_fs_path(uri), ls.workspace.get_text_document(uri).source)
 
 
-def _dependents_changed(ls: TorchwireServer, uris: list[str]) -> None:
-    """Open documents that import classes from these files are analysed again."""
+def _dependents_changed(ls: TorchwireServer, uris: list[str], appeared: bool = False) -> None:
+    """Open documents that import classes from these files are analysed again. The project is
+    updated in a worker thread: a lookup running in the background holds it, and the event loop
+    must not wait for that (a file nothing reads, the usual case, needs no update at all)."""
     project = ls.state.project
     if project is None:
         return
-    affected: set[str] = set()
-    for uri in uris:
-        affected |= project.forget(to_fs_path(uri) or uri)
-    for other, entry in ls.state.documents.items():
-        if (to_fs_path(other) or other) in affected:
-            entry.generation = -1  # start afresh
-            schedule(ls, other)
+    paths = [to_fs_path(uri) or uri for uri in uris]
+    if not paths or (not appeared and not any(project.knows(path) for path in paths)):
+        return
+
+    def forget() -> set[str]:
+        return set().union(*(project.forget(path, appeared) for path in paths))
+
+    async def run() -> None:
+        affected = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, forget)
+        for other, entry in ls.state.documents.items():
+            if (to_fs_path(other) or other) in affected:
+                entry.generation = -1  # start afresh
+                schedule(ls, other)
+
+    asyncio.get_running_loop().create_task(run())
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
