@@ -204,6 +204,7 @@ def cmd_params(args: argparse.Namespace) -> int:
                     for r in rows
                 ],
                 "total": t.count if isinstance(t.count, int) and t.exact else None,
+                "assumed": cls.assumed_configs,
             })
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -214,7 +215,8 @@ def cmd_params(args: argparse.Namespace) -> int:
         print(f"{shown}:{cls.node.lineno}: {cls.name}")
         if rows:
             print(text_table(rows))
-        print(f"Total: {total_text(t)}")
+        assumed = cls.assumptions()
+        print(f"Total: {total_text(t)}" + (f", {assumed.replace('`', '')}" if assumed else ""))
     return EXIT_CLEAN
 
 

@@ -426,7 +426,8 @@ def class_summary(cls: ModuleClass, instance: ModuleVal | None = None) -> str:
     counts = [_subtotal(module, None)] + _counts_of(module, depth=0, budget=[40])
     body = [f"{line:<{width}}  {count:>14}" for line, count in zip(lines, counts)]
     buffers = named_tensors(module, "buffers")
-    out = [f"**`{cls.name}`**: {total_text(t)}", "", "```text", *body, "```"]
+    assumed = cls.assumptions() if instance is None else None
+    out = [f"**`{cls.name}`**: {total_text(t)}" + (f", {assumed}" if assumed else ""), "", "```text", *body, "```"]
     if buffers:
         out += ["", f"Buffers (saved, not trained): {total_text(totals(buffers)).replace('parameters', 'values')}."]
     if module.unknown:

@@ -32,6 +32,7 @@ from .packages import Budget, Layouts, LookupBudget
 log = logging.getLogger(__name__)
 
 Location = tuple[str, str, int]  # (file, class or function name, line)
+_NOT_READY = object()
 MAX_TRIES = 10  # background tries of a lookup that spends its budget each time
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"test"}
 
@@ -102,6 +103,10 @@ class Project:
             return None
         blocking = self._mode(blocking)
         key = (importer.source.path, qualified)
+        if not blocking:
+            known = self._known(key)
+            if known is not _NOT_READY:
+                return known
         # The cache-only mode never waits: while a lookup runs elsewhere, the name is queued.
         if not self._lock.acquire(blocking=blocking):
             self._defer(key)
@@ -122,6 +127,21 @@ class Project:
         finally:
             self._thread.blocking = outer
             self._lock.release()
+
+    def _known(self, key: tuple[str, str]) -> Any:
+        """A lookup answered from what is already known, without the lock (dictionary reads
+        are atomic): a found definition in a file already read, or None for a name known not
+        to be found; `_NOT_READY` when answering needs work."""
+        if key not in self._lookups:
+            return _NOT_READY
+        location = self._lookups.get(key, _NOT_READY)
+        if location is None or location is _NOT_READY:
+            return None if location is None else _NOT_READY
+        cached = self._files.get(location[0])
+        if cached is None or cached[1] is None:
+            return _NOT_READY
+        self.uses.setdefault(key[0], set()).add(location[0])
+        return self._definition_in(cached[1], location)
 
     def _defer(self, key: tuple[str, str]) -> None:
         """Queue a lookup for the background. A file of another package that asked is then
@@ -206,19 +226,20 @@ class Project:
         self.layouts.entries  # the environment's search path, asked once
         stars, self.pending_stars = set(self.pending_stars), set()
         found = False
-        # A name counts as found even when an earlier pass found it: the analysis that queued it
-        # may have run while that pass held the lock, and so went without it.
         for key in stars:
             with self._lock:
                 if key not in self._star_files:
                     self._star_files[key] = self._locate_module(*key)
-                found = found or self._star_files[key] is not None
+                    found = found or self._star_files[key] is not None
         keys, self.pending = set(self.pending), set()
         for key in keys:
             with self._lock:
                 if key not in self._lookups:
                     self._lookups[key] = self._locate(*key)
-                found = found or self._lookups[key] is not None
+                location = self._lookups[key]
+                # Found, or found before but its file not read yet (the analysis that queued
+                # it went without it): either way the next analysis has more.
+                found = found or (location is not None and location[0] not in self._files)
         with self._lock:
             incomplete, self._incomplete = set(self._incomplete), set()
             for path in incomplete:
@@ -261,26 +282,26 @@ class Project:
         return self.layouts.definition_in(path, name, Budget(), set()) if path else None
 
     def _definition_at(self, location: Location) -> Any:
+        ctx = self._context(location[0])
+        return self._definition_in(ctx, location) if ctx is not None else None
+
+    def _definition_in(self, ctx: FileContext, location: Location) -> Any:
         path, name, line = location
-        ctx = self._context(path)
-        if ctx is not None and name not in ctx.classes:
+        if name not in ctx.classes:
             if name in ctx.functions:
                 return FunctionRef(ctx.functions[name], ctx=ctx)
             if name in ctx.constant_names:
                 value = ctx.global_value(name, Interpreter(ctx, observe=False))
                 return None if value is UNKNOWN else value
-        return self._class_at(location)
-
-    def _class_at(self, location: Location) -> ModuleClass | None:
-        path, name, line = location
-        ctx = self._context(path)
-        if ctx is None:
-            return None
         candidates = [c for c in ctx.all_classes if c.name == name]
         found = min(candidates, key=lambda c: abs(c.node.lineno - line), default=None)
         if found is not None:
             found.is_module  # decides it, resolving its bases (contexts of other files are lazy)
         return found
+
+    def _class_at(self, location: Location) -> ModuleClass | None:
+        found = self._definition_at(location)
+        return found if isinstance(found, ModuleClass) else None
 
     def save(self) -> None:
         """Keep what was read of installed packages for the next run."""

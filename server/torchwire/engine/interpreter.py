@@ -148,6 +148,7 @@ class Interpreter:
         self.steps = 0
         self.step_limit = MAX_STEPS
         self.source = ctx.source
+        self.assumed: dict[str, str] = {}  # parameter -> the config class read at its defaults
 
     # ------------------------------------------------------------------ observations
 
@@ -228,6 +229,8 @@ class Interpreter:
         definition = cls.definition if isinstance(cls, ClassRef) else None
         if definition is None or definition.is_module or not definition.has_defaults_for_all():
             return None
+        if depth == 0:  # the class itself is read without a call site: say what it assumed
+            self.assumed.setdefault(label, definition.name)
         return self.make_object(definition, [], {}, depth + 1, label)
 
     # ------------------------------------------------------------------ binding

@@ -48,6 +48,7 @@ class ModuleClass:
     spec_base: LayerSpec | None = None  # subclass of a torch.nn layer or container
     evidence: str | None = None  # why it is a module: "nn.Module", "Block", "heuristic", ...
     constructions: dict = field(default_factory=dict, repr=False)  # see reuse.py
+    assumed_configs: dict = field(default_factory=dict, repr=False)  # parameter -> config read at its defaults
 
     @property
     def local_bases(self) -> list["ModuleClass"]:
@@ -135,7 +136,15 @@ class ModuleClass:
         except RecursionError:
             module.unknown = "the construction is too deeply nested to follow"
         self._note_plain_holders(module, interp)
+        self.assumed_configs = dict(interp.assumed)
         return module
+
+    def assumptions(self) -> str | None:
+        """`at the defaults of LlamaConfig (config)`: what its table assumes, if anything."""
+        self.root
+        if not self.assumed_configs:
+            return None
+        return "at the defaults of " + ", ".join(f"`{cls}` (`{param}`)" for param, cls in self.assumed_configs.items())
 
     def _note_plain_holders(self, module: ModuleVal, interp: Interpreter) -> None:
         """Lists, tuples and dicts of modules kept on self, which PyTorch does not register."""
@@ -400,8 +409,10 @@ class FileContext:
             definition = self.find_class(qualified) if not qualified.startswith("torch.") else None
             if definition is not None or not last.isupper():  # `MLP` may be a class, `HIDDEN` a constant
                 return ClassRef(qualified, last, definition=definition)
-        if not qualified.startswith("torch.") and (last[:1].islower() or last.isupper() or last[:1] == "_"):
-            value = self.find_value(qualified)  # a helper of another file (get_down_block), a constant
+        # A helper of another file (get_down_block), or a value made by one (to_2tuple). Not the
+        # upper-case tables (LOSS_MAPPING, ACT2CLS): computing them would read every file they name.
+        if not qualified.startswith("torch.") and (last[:1].islower() or last[:1] == "_"):
+            value = self.find_value(qualified)
             if value is not None:
                 return value
         return QualName(qualified)

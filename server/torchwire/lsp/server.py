@@ -501,7 +501,9 @@ async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover |
     if analysis is None or analysis.tree is None:
         return None
     project = ls.state.project
-    if project is not None and project.pending:  # hover may wait for jedi, within its budget
+    # Right after opening, hover may wait for the first lookups, within its budget; while the
+    # background is resolving already it answers from what is known (the republish follows).
+    if project is not None and project.pending and not ls.state.resolving:
         loop = asyncio.get_running_loop()
         try:
             found = await asyncio.wait_for(loop.run_in_executor(ls.thread_pool, project.resolve_pending), HOVER_BUDGET)
