@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 MAX_UNROLL = 256  # loops longer than this run once, with a count
 MAX_STEPS = 20_000  # statements and calls per root evaluation
 MAX_DEPTH = 12  # nested helper calls and class instantiations
+HELPER_STEPS = 600  # statements a helper function of another file may take
 
 TENSOR_FACTORIES = {
     "torch.zeros", "torch.ones", "torch.randn", "torch.rand", "torch.empty", "torch.full", "torch.eye",
@@ -906,8 +907,16 @@ class Interpreter:
             return UNKNOWN
         if func.ctx is not None and func.ctx is not self.ctx:
             other = self.for_file(func.ctx)
+            if func.bound_self is None and func.owner is None:
+                # A helper of another file (get_down_block, to_2tuple) gets a few statements of its
+                # own: one that does more (a package's utilities) is not what builds layers.
+                other.step_limit = min(self.step_limit, self.steps + HELPER_STEPS)
             try:
                 return other.call_function(dataclasses.replace(func, ctx=None), args, kwargs, frame)
+            except Budget:
+                if other.step_limit == self.step_limit:
+                    raise
+                return UNKNOWN
             finally:
                 self.steps = other.steps
         inner = Frame(dict(func.closure or {}), frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)

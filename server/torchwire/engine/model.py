@@ -341,23 +341,37 @@ class FileContext:
         if cls.spec_base is not None:
             cls.evidence = f"nn.{cls.spec_base.name}"
             return True
-        unknown_base = False
         for base in cls.node.bases:
             qualified = self.imports.qualify(base)
             if qualified in KNOWN_MODULE_BASES:
                 cls.evidence = qualified
                 return True
-            if qualified is not None and not qualified.startswith(("torch.", "typing.", "abc.", "enum.")):
-                unknown_base = True
-            elif qualified is None and not (isinstance(base, ast.Name) and base.id in self.classes):
-                unknown_base = isinstance(base, (ast.Name, ast.Attribute)) and not (
-                    isinstance(base, ast.Name) and base.id in ("object", "Exception", "dict", "list", "tuple")
-                )
-        # A base defined elsewhere (PreTrainedModel, a timm block, ...): the class is a module if
-        # it has a forward() and registers torch.nn layers in __init__.
-        if unknown_base and "forward" in cls.methods and self._registers_layers(cls, visiting):
+        # A base defined elsewhere (PreTrainedModel, a timm block, ...), here or further up
+        # through this file's own classes (`IJepaModel(IJepaPreTrainedModel(PreTrainedModel))`
+        # in a file read outside its package): the class is a module if it has a forward() and
+        # registers layers in __init__.
+        if self._unknown_ancestry(cls, 0) and "forward" in cls.methods and self._registers_layers(cls, visiting):
             cls.evidence = "heuristic"
             return True
+        return False
+
+    def _unknown_ancestry(self, cls: ModuleClass, depth: int) -> bool:
+        """Whether a base of the class, or of one of this file's classes it derives from, is
+        a class torchwire cannot read."""
+        if depth > 10:
+            return False
+        for base in cls.node.bases:
+            qualified = self.imports.qualify(base)
+            if qualified is not None and not qualified.startswith(("torch.", "typing.", "abc.", "enum.")):
+                return True
+            if isinstance(base, ast.Name) and base.id in self.classes:
+                local = self.classes[base.id]
+                if local is not cls and not local.evidence and self._unknown_ancestry(local, depth + 1):
+                    return True
+            elif qualified is None and isinstance(base, (ast.Name, ast.Attribute)) and not (
+                isinstance(base, ast.Name) and base.id in ("object", "Exception", "dict", "list", "tuple")
+            ):
+                return True
         return False
 
     def _registers_layers(self, cls: ModuleClass, visiting: set[int]) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import re
 from typing import Iterator
 
@@ -155,8 +157,12 @@ class Net(nn.Module):
 
     def check(self, ctx) -> Iterator[Finding]:
         for cls in ctx.module_classes:
+            if cls.find_method("forward")[0] is None and _unreadable_base(cls):
+                continue  # its forward may be in a base class torchwire cannot read: anything may be used
             first, last = statement_lines(cls.node)
             read_by_methods = {name for flow in ctx.flows(cls).values() for name in flow.uses}
+            # Methods inherited from a base class of another file may read it too.
+            read_by_methods |= set().union(*(b.ctx.names_read for b in _bases(cls) if b.ctx is not ctx.file))
             for name, slot in cls.root.members.children.items():
                 module, target = slot.value, slot.target
                 if name in read_by_methods or not isinstance(module, ModuleVal) or target is None:
@@ -209,6 +215,19 @@ def _weight_holders(module: ModuleVal, depth: int = 0) -> set[int] | None:
 def _dynamic(ctx, cls: ModuleClass) -> bool:
     related = [cls, *_bases(cls), *(c for c in ctx.file.all_classes if cls in _bases(c))]
     return any(DYNAMIC.search(ctx.source.segment(c.node)) for c in related)
+
+
+def _unreadable_base(cls: ModuleClass, depth: int = 0) -> bool:
+    """Whether a base class along the way is neither PyTorch's nor code torchwire has read."""
+    if depth > 20:
+        return False
+    readable = len(cls.local_bases) + (cls.spec_base is not None)
+    known = sum(
+        1 for base in cls.node.bases
+        if (cls.ctx.imports.qualify(base) or "").startswith(("torch.", "typing.", "abc."))
+        or (isinstance(base, ast.Name) and base.id == "object")
+    )
+    return len(cls.node.bases) > readable + known or any(_unreadable_base(b, depth + 1) for b in cls.local_bases)
 
 
 def _bases(cls: ModuleClass, depth: int = 0) -> list[ModuleClass]:
