@@ -21,11 +21,12 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .engine.analysis import parse_module
 from .engine.imports import ImportMap
+from .files import read_source
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ INDEX_VERSION = 3
 MAX_FILE_BYTES = 4_000_000  # a bigger "module" is generated data, not code to read
 LOOKUP_FILES = 400  # module files parsed anew for one lookup
 LOOKUP_SECONDS = 2.0
-MAX_HOPS = 40  # re-exports followed for one name
+MAX_VISITS = 800  # (module, name) pairs one lookup may visit, re-exports and star imports together
+RECENT_TREES = 16  # trees parsed for the index, kept for the analysis that usually follows
 
 
 @dataclass
@@ -193,7 +195,11 @@ def cache_dir() -> Path:
     return Path(xdg) / "torchwire" / f"packages-v{INDEX_VERSION}"
 
 
-def _stamp(path: str) -> list[int] | None:
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def file_stamp(path: str) -> list[int] | None:
     try:
         st = os.stat(path)
     except OSError:
@@ -221,9 +227,10 @@ class IndexStore:
         self._groups: dict[str, dict] = {}  # package folder -> its stored entries
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
+        self._recent_trees: dict[str, tuple[str, ast.Module]] = {}  # path -> (text digest, tree)
 
     def get(self, path: str, budget: Budget | None) -> ModuleIndex | None:
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         if stamp is None or stamp[1] > MAX_FILE_BYTES:
             return None
         known = self._memory.get(path)
@@ -237,9 +244,11 @@ class IndexStore:
         else:
             if budget is not None:
                 budget.spend_file()
-            index = self._read(path)
-            if index is None:
+            parsed = self._read(path)
+            if parsed is None:
                 return None
+            self._keep_tree(path, parsed)
+            index = ModuleIndex.of(parsed[1])
             with self._lock:
                 group[path] = {"t": stamp, "x": index.to_json()}
                 self._dirty.add(group_key)
@@ -247,14 +256,24 @@ class IndexStore:
         return index
 
     @staticmethod
-    def _read(path: str) -> ModuleIndex | None:
+    def _read(path: str) -> tuple[str, ast.Module] | None:
+        """A module file's text digest and tree (decoded and parsed as the engine does)."""
         try:
-            with open(path, "rb") as handle, warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # invalid escape sequences in someone else's code
-                tree = ast.parse(handle.read(), filename=path)
-        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            text = read_source(Path(path))
+            return text_digest(text), parse_module(text, path)
+        except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
             return None
-        return ModuleIndex.of(tree)
+
+    def _keep_tree(self, path: str, parsed: tuple[str, ast.Module]) -> None:
+        self._recent_trees[path] = parsed
+        while len(self._recent_trees) > RECENT_TREES:
+            self._recent_trees.pop(next(iter(self._recent_trees)))
+
+    def take_tree(self, path: str, digest: str) -> ast.Module | None:
+        """The tree parsed for the index, if the file is then analysed with the same text:
+        the file whose class a lookup found is parsed once, not twice."""
+        parsed = self._recent_trees.pop(path, None)
+        return parsed[1] if parsed is not None and parsed[0] == digest else None
 
     def _file_for(self, group_key: str) -> Path | None:
         if self.directory is None:
@@ -398,7 +417,7 @@ class Layouts:
     def definition_in(self, path: str, name: str, budget: Budget, seen: set) -> tuple[str, str, int] | None:
         """The class, function or constant `name` as the module file `path` provides it: defined,
         imported, listed in its lazy structure or brought in by one of its star imports."""
-        if (path, name) in seen or len(seen) > MAX_HOPS * 20:
+        if (path, name) in seen or len(seen) > MAX_VISITS:
             return None
         seen.add((path, name))
         index = self.store.get(path, budget)
@@ -431,16 +450,6 @@ class Layouts:
                 return found
         return None
 
-    def public_names(self, path: str) -> list[str] | None:
-        """What `from <module> import *` takes from a module file: its `__all__`, else its
-        names without a leading underscore."""
-        index = self.store.get(path, Budget())
-        if index is None:
-            return None
-        if index.exported is not None:
-            return index.exported
-        return sorted(n for n in {*index.classes, *index.imports} if not n.startswith("_"))
-
 
 def _file_in(base: Path, parts: list[str]) -> str | None:
     target = base.joinpath(*parts)
@@ -451,4 +460,4 @@ def _file_in(base: Path, parts: list[str]) -> str | None:
     return None
 
 
-__all__ = ["Budget", "IndexStore", "Layouts", "ModuleIndex", "cache_dir", "search_path"]
+__all__ = ["Budget", "IndexStore", "Layouts", "LookupBudget", "ModuleIndex", "cache_dir", "file_stamp", "search_path", "text_digest"]

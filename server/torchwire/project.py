@@ -11,11 +11,11 @@ server runs off the keystroke path.
 from __future__ import annotations
 
 import ast
-import hashlib
 import logging
 import re
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,14 +27,15 @@ from .engine.source import SourceText
 from .engine.interpreter import Interpreter
 from .engine.values import UNKNOWN, FunctionRef
 from .files import read_source
-from .packages import Budget, Layouts, LookupBudget
+from .packages import Budget, Layouts, LookupBudget, file_stamp, text_digest
 
 log = logging.getLogger(__name__)
 
 Location = tuple[str, str, int]  # (file, class or function name, line)
 _NOT_READY = object()
 MAX_TRIES = 10  # background tries of a lookup that spends its budget each time
-STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"test"}
+# Never a model's code (typing, collections, dataclasses, ...); on Python 3.10 the list is missing.
+STDLIB = frozenset(getattr(sys, "stdlib_module_names", ("typing", "collections", "dataclasses", "abc", "enum"))) - {"test"}
 
 
 def read_file(path: str) -> str | None:
@@ -61,16 +62,16 @@ class Project:
     pending_stars: set[tuple[str, str]] = field(default_factory=set)
     uses: dict[str, set[str]] = field(default_factory=dict)  # importer -> files it reaches
     reads: dict[str, set[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
-    layouts: Layouts = field(default=None, repr=False)  # type: ignore[assignment]
+    layouts: Layouts = field(init=False, repr=False)
     _jedi_error: str | None = field(default=None, repr=False)
     _thread: threading.local = field(default_factory=threading.local, repr=False)  # the mode of the lookup under way
     _incomplete: set[str] = field(default_factory=set, repr=False)
     _retry: set[tuple[str, str]] = field(default_factory=set, repr=False)  # lookups cut short by their budget
     _tries: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+    _stamps: dict[str, list[int] | None] = field(default_factory=dict, repr=False)  # file -> (mtime, size) when analysed
 
     def __post_init__(self) -> None:
-        if self.layouts is None:
-            self.layouts = Layouts(self.root, self.python)
+        self.layouts = Layouts(self.root, self.python)
 
     def resolver(self, blocking: bool | None) -> "ProjectResolver":
         """blocking: look up on the spot; False: answer from what is known and queue the rest;
@@ -84,6 +85,16 @@ class Project:
             return blocking
         current = getattr(self._thread, "blocking", None)
         return self.blocking_default if current is None else current
+
+    @contextmanager
+    def _looking(self, blocking: bool):
+        """The mode of the lookup under way in this thread, which the files it reads inherit."""
+        outer = getattr(self._thread, "blocking", None)
+        self._thread.blocking = blocking
+        try:
+            yield
+        finally:
+            self._thread.blocking = outer
 
     def find_class(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> ModuleClass | None:
         found = self._find(importer, qualified, blocking)
@@ -99,7 +110,7 @@ class Project:
 
     def _find(self, importer: FileContext, qualified: str, blocking: bool | None) -> Any:
         root = qualified.split(".", 1)[0]
-        if root in ("torch", "typing", "collections", "dataclasses", "abc", "enum") or root in STDLIB:
+        if root == "torch" or root in STDLIB:
             return None
         blocking = self._mode(blocking)
         key = (importer.source.path, qualified)
@@ -111,42 +122,39 @@ class Project:
         if not self._lock.acquire(blocking=blocking):
             self._defer(key)
             return None
-        outer = getattr(self._thread, "blocking", None)
-        self._thread.blocking = blocking
         try:
-            if key not in self._lookups:
-                if not blocking:
-                    self._defer(key)
+            with self._looking(blocking):
+                if key not in self._lookups:
+                    if not blocking:
+                        self._defer(key)
+                        return None
+                    self._lookups[key] = self._locate(*key)
+                location = self._lookups[key]
+                if location is None:
                     return None
-                self._lookups[key] = self._locate(*key)
-            location = self._lookups[key]
-            if location is None:
-                return None
-            self.uses.setdefault(importer.source.path, set()).add(location[0])
-            return self._definition_at(location)
+                self.uses.setdefault(importer.source.path, set()).add(location[0])
+                return self._definition_at(location)
         finally:
-            self._thread.blocking = outer
             self._lock.release()
 
     def _known(self, key: tuple[str, str]) -> Any:
         """A lookup answered from what is already known, without the lock (dictionary reads
         are atomic): a found definition in a file already read, or None for a name known not
         to be found; `_NOT_READY` when answering needs work."""
-        if key not in self._lookups:
-            return _NOT_READY
         location = self._lookups.get(key, _NOT_READY)
         if location is None or location is _NOT_READY:
-            return None if location is None else _NOT_READY
+            return location
         cached = self._files.get(location[0])
         if cached is None or cached[1] is None:
             return _NOT_READY
         self.uses.setdefault(key[0], set()).add(location[0])
         return self._definition_in(cached[1], location)
 
-    def _defer(self, key: tuple[str, str]) -> None:
-        """Queue a lookup for the background. A file of another package that asked is then
-        known incompletely (a base class missing, say): it is read again once the lookup is done."""
-        self.pending.add(key)
+    def _defer(self, key: tuple[str, str], queue: set | None = None) -> None:
+        """Queue a lookup (or a star import) for the background. A file of another package that
+        asked is then known incompletely (a base class missing, say): it is read again once the
+        lookup is done."""
+        (self.pending if queue is None else queue).add(key)
         if key[0] in self._files:
             self._incomplete.add(key[0])
 
@@ -161,27 +169,23 @@ class Project:
         blocking = self._mode(blocking)
         key = (importer.source.path, module)
         if not self._lock.acquire(blocking=blocking):
-            self.pending_stars.add(key)
+            self._defer(key, self.pending_stars)
             return {}
-        outer = getattr(self._thread, "blocking", None)
-        self._thread.blocking = blocking
         try:
-            if key not in self._star_files:
-                path = self.layouts.module_file(*key)  # read off the layout: cheap, never waits
-                if path is None and not blocking and not module.startswith("."):
-                    self.pending_stars.add(key)  # jedi's turn, in the background
-                    if key[0] in self._files:
-                        self._incomplete.add(key[0])
+            with self._looking(blocking):
+                if key not in self._star_files:
+                    path = self.layouts.module_file(*key)  # read off the layout: cheap, never waits
+                    if path is None and not blocking and not module.startswith("."):
+                        self._defer(key, self.pending_stars)  # jedi's turn, in the background
+                        return {}
+                    self._star_files[key] = path or self._jedi_module_file(*key)
+                path = self._star_files[key]
+                ctx = self._context(path) if path is not None else None
+                if ctx is None:
                     return {}
-                self._star_files[key] = path or self._jedi_module_file(*key)
-            path = self._star_files[key]
-            ctx = self._context(path) if path is not None else None
-            if ctx is None:
-                return {}
-            self.uses.setdefault(importer.source.path, set()).add(path)
-            return {name: _exported_as(ctx, module, name) for name in _public_names(ctx)}
+                self.uses.setdefault(importer.source.path, set()).add(path)
+                return {name: _exported_as(ctx, module, name) for name in _public_names(ctx)}
         finally:
-            self._thread.blocking = outer
             self._lock.release()
 
     def _locate_module(self, importer: str, module: str) -> str | None:
@@ -215,12 +219,8 @@ class Project:
         """Look up the names analyses have queued and read what they lead to, so that the next
         analysis finds everything ready; True if anything new was found. The lock is taken one
         name at a time, so that analyses can go on in between."""
-        outer = getattr(self._thread, "blocking", None)
-        self._thread.blocking = True  # this is the background: here lookups may take their time
-        try:
+        with self._looking(True):  # this is the background: here lookups may take their time
             return self._resolve_pending()
-        finally:
-            self._thread.blocking = outer
 
     def _resolve_pending(self) -> bool:
         self.layouts.entries  # the environment's search path, asked once
@@ -328,23 +328,31 @@ class Project:
     # ------------------------------------------------------------------ files
 
     def _context(self, path: str) -> FileContext | None:
-        """The module model of a file, analysed once per content."""
+        """The module model of a file, analysed once per content. A file already analysed is
+        not read again while it is unchanged on disk (an open document's edits reach `forget`)."""
+        stamp = file_stamp(path)
+        cached = self._files.get(path)
+        if cached is not None and cached[1] is not None and stamp is not None and self._stamps.get(path) == stamp:
+            return cached[1]
         text = self.read(path)
         if text is None:
             return None
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-        cached = self._files.get(path)
+        digest = text_digest(text)
         if cached is not None and cached[0] == digest:
+            self._stamps[path] = stamp
             return cached[1]
         self._files[path] = (digest, None)  # guards import cycles
-        try:
-            tree = parse_module(text, path)
-        except SyntaxError:
-            return None
+        tree = self.layouts.store.take_tree(path, digest)
+        if tree is None:
+            try:
+                tree = parse_module(text, path)
+            except SyntaxError:
+                return None
         # Lazy: only the classes asked for have their bases resolved (a package's big files
         # hold hundreds of classes that nobody uses).
         ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=None), lazy=True)
         self._files[path] = (digest, ctx)
+        self._stamps[path] = stamp
         return ctx
 
     def knows(self, path: str) -> bool:

@@ -53,16 +53,16 @@ def is_dataclass_like(classes: list["ModuleClass"]) -> bool:
     return False
 
 
-def _field_default(interp: "Interpreter", node: ast.expr, frame_factory) -> Any:
+def _field_default(interp: "Interpreter", node: ast.expr, depth: int) -> Any:
     """A field's default: `x: int = 3`, or `field(default=3)`."""
+    from .interpreter import Frame
+
     if isinstance(node, ast.Call):
         name = interp.ctx.imports.qualify(node.func) or (node.func.id if isinstance(node.func, ast.Name) else "")
         if name in ("dataclasses.field", "field", "pydantic.Field"):
-            for keyword in node.keywords:
-                if keyword.arg == "default":
-                    return interp.eval(keyword.value, frame_factory())
-            return UNKNOWN
-    return interp.eval(node, frame_factory())
+            default = next((k.value for k in node.keywords if k.arg == "default"), None)
+            return interp.eval(default, Frame({}, depth=depth)) if default is not None else UNKNOWN
+    return interp.eval(node, Frame({}, depth=depth))
 
 
 def build_object(interp: "Interpreter", definition: "ModuleClass", args: list[Any], kwargs: dict[str, Any], depth: int, label: str | None) -> ObjectVal:
@@ -73,7 +73,7 @@ def build_object(interp: "Interpreter", definition: "ModuleClass", args: list[An
     for cls in reversed(classes):  # class attributes, bases first
         own = interp.for_file(cls.ctx)
         for name, node in cls.class_attributes().items():
-            obj.fields[name] = _field_default(own, node, lambda: Frame({}, depth=depth))
+            obj.fields[name] = _field_default(own, node, depth)
 
     def run(method: ast.FunctionDef, owner: "ModuleClass", call_args: list[Any], call_kwargs: dict[str, Any]) -> None:
         own = interp.for_file(owner.ctx)
