@@ -243,12 +243,12 @@ def test_params_json_for_the_three_seed_networks(capsys, monkeypatch):
     assert [(r["class"], r["line"], r["total"]) for r in reports] == [
         ("DiscardedOutputs", 10, 430), ("Chained", 6, 430), ("Branches", 10, 1060)]
     assert reports[2]["parameters"] == [
-        {"name": "layers.0.weight", "shape": [20, 10], "expr": ["20", "10"], "numel": 200},
-        {"name": "layers.0.bias", "shape": [20], "expr": ["20"], "numel": 20},
-        {"name": "layers.2.weight", "shape": [30, 20], "expr": ["30", "20"], "numel": 600},
-        {"name": "layers.2.bias", "shape": [30], "expr": ["30"], "numel": 30},
-        {"name": "layers.3.weight", "shape": [10, 20], "expr": ["10", "20"], "numel": 200},
-        {"name": "layers.3.bias", "shape": [10], "expr": ["10"], "numel": 10},
+        {"name": "layers.0.weight", "shape": [20, 10], "expr": ["20", "10"], "numel": 200, "condition": None, "unknown": None},
+        {"name": "layers.0.bias", "shape": [20], "expr": ["20"], "numel": 20, "condition": None, "unknown": None},
+        {"name": "layers.2.weight", "shape": [30, 20], "expr": ["30", "20"], "numel": 600, "condition": None, "unknown": None},
+        {"name": "layers.2.bias", "shape": [30], "expr": ["30"], "numel": 30, "condition": None, "unknown": None},
+        {"name": "layers.3.weight", "shape": [10, 20], "expr": ["10", "20"], "numel": 200, "condition": None, "unknown": None},
+        {"name": "layers.3.bias", "shape": [10], "expr": ["10"], "numel": 10, "condition": None, "unknown": None},
     ]
 
 
@@ -264,10 +264,10 @@ def test_params_symbolic_shapes(capsys, workdir):
     _, out, _ = run(capsys, "params", "--format", "json", "--class", "FeedForward", "ffn.py")
     (report,) = json.loads(out)
     assert report["parameters"] == [
-        {"name": "up.weight", "shape": None, "expr": ["4*d_model", "d_model"], "numel": None},
-        {"name": "up.bias", "shape": None, "expr": ["4*d_model"], "numel": None},
-        {"name": "down.weight", "shape": None, "expr": ["d_model", "4*d_model"], "numel": None},
-        {"name": "down.bias", "shape": None, "expr": ["d_model"], "numel": None},
+        {"name": "up.weight", "shape": None, "expr": ["4*d_model", "d_model"], "numel": None, "condition": None, "unknown": None},
+        {"name": "up.bias", "shape": None, "expr": ["4*d_model"], "numel": None, "condition": None, "unknown": None},
+        {"name": "down.weight", "shape": None, "expr": ["d_model", "4*d_model"], "numel": None, "condition": None, "unknown": None},
+        {"name": "down.bias", "shape": None, "expr": ["d_model"], "numel": None, "condition": None, "unknown": None},
     ]
     assert report["total"] is None
 

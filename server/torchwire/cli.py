@@ -200,7 +200,8 @@ def cmd_params(args: argparse.Namespace) -> int:
                 "class": cls.name,
                 "line": cls.node.lineno - 1,
                 "parameters": [
-                    {"name": r.name, "shape": r.shape, "expr": r.expr, "numel": r.numel if isinstance(r.numel, int) else None}
+                    {"name": r.name, "shape": r.shape, "expr": r.expr, "numel": r.numel if isinstance(r.numel, int) else None,
+                     "condition": r.condition, "unknown": r.unknown}
                     for r in rows
                 ],
                 "total": t.count if isinstance(t.count, int) and t.exact else None,

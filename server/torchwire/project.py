@@ -25,7 +25,7 @@ from .engine.findings import Finding
 from .engine.model import FileContext, ModuleClass
 from .engine.source import SourceText
 from .engine.interpreter import Interpreter
-from .engine.values import UNKNOWN, FunctionRef
+from .engine.values import FunctionRef, is_unknown
 from .files import read_source
 from .packages import Budget, Layouts, LookupBudget, file_stamp, text_digest
 
@@ -292,7 +292,7 @@ class Project:
                 return FunctionRef(ctx.functions[name], ctx=ctx)
             if name in ctx.constant_names:
                 value = ctx.global_value(name, Interpreter(ctx, observe=False))
-                return None if value is UNKNOWN else value
+                return None if is_unknown(value) else value
         candidates = [c for c in ctx.all_classes if c.name == name]
         found = min(candidates, key=lambda c: abs(c.node.lineno - line), default=None)
         if found is not None:

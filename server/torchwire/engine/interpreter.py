@@ -12,7 +12,9 @@ add carries the count.
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,7 +22,9 @@ from ..catalogue import lookup
 from ..catalogue.containers import make_container
 from ..catalogue.spec import Args, NotStatic
 from . import symbolic as S
-from .configs import build_object, mapped_attribute
+from .configs import build_object, hierarchy, mapped_attribute
+from . import tying
+from .parametrize import FUNCTIONS as REPARAMETRIZATIONS, reparametrize
 from .symbolic import Dim, Sym, is_size
 from .values import (
     UNKNOWN,
@@ -34,6 +38,10 @@ from .values import (
     SeqVal,
     Slot,
     ObjectVal,
+    Opaque,
+    Partial,
+    _Unknown,
+    is_unknown,
     new_uid,
     truth,
 )
@@ -41,6 +49,7 @@ from .values import (
 if TYPE_CHECKING:
     from .model import FileContext, ModuleClass
 
+_UNKNOWN_KWARGS = "**"  # a key no keyword argument can have: `f(**unknown)` was called
 MAX_UNROLL = 256  # loops longer than this run once, with a count
 MAX_STEPS = 20_000  # statements and calls per root evaluation
 MAX_DEPTH = 12  # nested helper calls and class instantiations
@@ -53,7 +62,6 @@ TENSOR_FACTORIES = {
 }
 PARAMETER = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
 BUFFER = {"torch.nn.Buffer", "torch.nn.parameter.Buffer"}
-IDENTITY_FUNCTIONS = {"torch.nn.utils.weight_norm", "torch.nn.utils.spectral_norm"}
 
 
 class Budget(Exception):
@@ -150,6 +158,7 @@ class Interpreter:
         self.step_limit = MAX_STEPS
         self.source = ctx.source
         self.assumed: dict[str, str] = {}  # parameter -> the config class read at its defaults
+        self._last_owner: tuple[ast.AST | None, Any] = (None, None)  # the receiver of the last attribute read
 
     # ------------------------------------------------------------------ observations
 
@@ -243,13 +252,16 @@ class Interpreter:
         env = frame.env
         rest = list(args)
         unknown_rest = any(x is _STARRED for x in rest)
+        kwargs = dict(kwargs)
+        # `f(**options)` with options unknown: any parameter not given otherwise may be in it.
+        unknown_kw = kwargs.pop(_UNKNOWN_KWARGS, None) is not None
         for param, default in zip(positional, defaults):
             name = param.arg
             if rest and rest[0] is not _STARRED:
                 env[name] = rest.pop(0)
             elif name in kwargs:
                 env[name] = kwargs.pop(name)
-            elif unknown_rest:
+            elif unknown_rest or unknown_kw:
                 env[name] = UNKNOWN
             elif default is not None:
                 env[name] = self.eval(default, Frame({}, depth=frame.depth))
@@ -260,14 +272,16 @@ class Interpreter:
             name = param.arg
             if name in kwargs:
                 env[name] = kwargs.pop(name)
+            elif unknown_kw:
+                env[name] = UNKNOWN
             elif default is not None:
                 env[name] = self.eval(default, Frame({}, depth=frame.depth))
             else:
                 env[name] = Sym.atom(name)
         if a.vararg:
-            env[a.vararg.arg] = UNKNOWN
-        if a.kwarg:
-            env[a.kwarg.arg] = UNKNOWN
+            env[a.vararg.arg] = UNKNOWN if unknown_rest else SeqVal("tuple", [Entry(x) for x in rest])
+        if a.kwarg:  # what no parameter took
+            env[a.kwarg.arg] = UNKNOWN if unknown_kw else SeqVal("dict", [Entry(v, key=k) for k, v in kwargs.items()])
 
     def _apply_class_attributes(self, cls: "ModuleClass", module: ModuleVal) -> None:
         for name, node in cls.class_attributes().items():
@@ -414,7 +428,11 @@ class Interpreter:
             if isinstance(owner, ModuleVal):
                 self.set_member(owner, target.attr, value, frame, value_node, target)
             elif isinstance(owner, ObjectVal):
-                owner.fields[mapped_attribute(owner, target.attr)] = value
+                setter = _property(owner, target.attr, "setter")
+                if setter is not None:  # `self.num_labels = 2` runs the config's property setter
+                    self.call_function(FunctionRef(setter[0], bound_self=owner, ctx=setter[1].ctx, owner=setter[1]), [value], {}, frame)
+                else:
+                    owner.fields[mapped_attribute(owner, target.attr)] = value
         elif isinstance(target, ast.Subscript):
             owner = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
@@ -433,6 +451,12 @@ class Interpreter:
         """`module.name = value`, with nn.Module.__setattr__'s registration rules."""
         members = module.members
         slot = Slot(value, frame.condition, target=target)
+        if isinstance(value, Opaque):  # maybe a module: the table cannot be complete
+            members.gaps[name] = value.reason
+            for table in (members.children, members.params, members.buffers):
+                table.pop(name, None)
+        else:
+            members.gaps.pop(name, None)
         if isinstance(value, BufferVal):
             self._put(members.buffers, name, slot, frame, drop=(members.children, members.attributes, members.params))
         elif isinstance(value, ParamVal):
@@ -511,6 +535,10 @@ class Interpreter:
     def _eval_attribute(self, node: ast.Attribute, frame: Frame) -> Any:
         base = node.value
         if isinstance(base, ast.Name) and base.id not in frame.env and self.ctx.is_imported(base.id):
+            if self.ctx.imports.names.get(base.id, "").rsplit(".", 1)[-1][:1].isupper():
+                owner = self.eval(base, frame)  # an imported class: `Block.create`, read in its code
+                if isinstance(owner, ClassRef) and owner.definition is not None:
+                    return self.get_attribute(owner, node.attr)
             qualified = self.ctx.imports.qualify(node)
             if qualified is not None:
                 return self.ctx.resolve_qualified(qualified)
@@ -519,11 +547,15 @@ class Interpreter:
             if qualified is not None:
                 return self.ctx.resolve_qualified(qualified)
         owner = self.eval(base, frame)
+        self._last_owner = (node, owner)
         return self.get_attribute(owner, node.attr)
 
     def get_attribute(self, owner: Any, attr: str) -> Any:
         if isinstance(owner, _Super):
             return BoundMethod(owner, attr)
+        if isinstance(owner, ClassRef) and attr in ("__name__", "__qualname__"):
+            return owner.qualified.rsplit(".", 1)[-1]
+
         if isinstance(owner, ClassRef) and attr == "__init__" and (owner.spec is not None or owner.qualified == "torch.nn.Module"):
             return UNKNOWN  # `nn.Module.__init__(self)`: nothing to register
         if isinstance(owner, ModuleVal):
@@ -541,6 +573,10 @@ class Interpreter:
                 method, defined_in = owner.cls.find_method(attr)
                 if method is not None:
                     return FunctionRef(method, bound_self=owner, ctx=defined_in.ctx)
+                for c in hierarchy(owner.cls)[1:]:  # a class attribute of a base (the own are set)
+                    node = c.class_attributes().get(attr)
+                    if node is not None:
+                        return self.for_file(c.ctx).eval(node, Frame({}))
             return BoundMethod(owner, attr)
         if isinstance(owner, Sym) and len(owner.terms) == 1 and owner.terms[0][1] == 1 and len(owner.terms[0][0]) == 1:
             return Sym.atom(f"{owner.terms[0][0][0]}.{attr}")  # config.hidden_size
@@ -551,8 +587,14 @@ class Interpreter:
         if isinstance(owner, ClassRef) and owner.definition is not None:
             definition = owner.definition
             node = definition.class_attributes().get(attr)
-            return self.for_file(definition.ctx).eval(node, Frame({})) if node is not None else UNKNOWN
+            if node is not None:
+                return self.for_file(definition.ctx).eval(node, Frame({}))
+            return self._class_method(owner, attr)
         if isinstance(owner, ObjectVal):
+            getter = _property(owner, attr, "getter")
+            if getter is not None:  # a property wins over the instance's fields, as in Python
+                # (get_attribute has no frame: the getter gets a few levels of nesting of its own)
+                return self.call_function(FunctionRef(getter[0], bound_self=owner, ctx=getter[1].ctx, owner=getter[1]), [], {}, Frame({}, depth=MAX_DEPTH - 4))
             attr = mapped_attribute(owner, attr)
             if attr in owner.fields:
                 return owner.fields[attr]
@@ -563,7 +605,27 @@ class Interpreter:
             return Sym.atom(f"{owner.label}.{attr}") if owner.label else UNKNOWN
         if isinstance(owner, ClassRef) and owner.spec is not None and attr == "from_pretrained":
             return BoundMethod(owner, attr)
+        if isinstance(owner, Partial) and attr in ("func", "args", "keywords"):
+            if attr == "func":
+                return owner.func
+            if attr == "args":
+                return SeqVal("tuple", [Entry(a) for a in owner.args])
+            return SeqVal("dict", [Entry(v, key=k) for k, v in owner.kwargs.items()])
         return UNKNOWN
+
+    def _class_method(self, owner: ClassRef, attr: str) -> Any:
+        """`Block.create(...)` or `GenerationConfig.from_model_config(config)`: a method read
+        on a class. A module class's class and static methods are followed (they may build
+        it); those of a plain class (a config) compute data."""
+        definition = owner.definition
+        method, defined_in = definition.find_method(attr)
+        if method is None:
+            return UNKNOWN
+        if not definition.is_module:
+            return BUILTINS["hash"]  # data: not followed, never a module
+        fn = FunctionRef(method, ctx=defined_in.ctx)
+        decorators = {d.id for d in method.decorator_list if isinstance(d, ast.Name)}
+        return Partial(fn, (owner,), {}) if "classmethod" in decorators else fn
 
     def _eval_subscript(self, node: ast.Subscript, frame: Frame) -> Any:
         owner = self.eval(node.value, frame)
@@ -610,6 +672,16 @@ class Interpreter:
         return self.binop(node.op, self.eval(node.left, frame), self.eval(node.right, frame), node)
 
     def binop(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
+        if isinstance(left, (TensorVal, ParamVal)) or isinstance(right, (TensorVal, ParamVal)):
+            return _tensor_binop(left, right, node)
+        if isinstance(left, str) and isinstance(op, ast.Mod):  # 'denselayer%d' % (i + 1)
+            values = [e.value for e in right.entries] if isinstance(right, SeqVal) and right.kind == "tuple" else [right]
+            if all(isinstance(v, (int, float, str)) for v in values):
+                try:
+                    return left % tuple(values)
+                except (TypeError, ValueError):
+                    return UNKNOWN
+            return UNKNOWN
         if isinstance(left, SeqVal) or isinstance(right, SeqVal):
             return self._seq_binop(op, left, right, node)
         if isinstance(left, bool) or isinstance(right, bool):
@@ -643,7 +715,7 @@ class Interpreter:
             return SeqVal(left.kind, [*_copy_entries(left), *_copy_entries(right)])
         if isinstance(op, ast.Mult):
             seq, count = (left, right) if isinstance(left, SeqVal) else (right, left)
-            if not isinstance(seq, SeqVal) or not (is_size(count) or count is UNKNOWN):
+            if not isinstance(seq, SeqVal) or not (is_size(count) or is_unknown(count)):
                 return UNKNOWN
             modules = [e.value for e in seq.entries if isinstance(e.value, ModuleVal)]
             if modules and count != 1 and count != 0:
@@ -691,7 +763,7 @@ class Interpreter:
             outcome = _compare(op, left, right)
             if outcome is None:
                 result = UNKNOWN
-            elif outcome is False and result is not UNKNOWN:
+            elif outcome is False and not is_unknown(result):
                 result = False
             left = right
         return result
@@ -887,24 +959,40 @@ class Interpreter:
                     double_star = True
             else:
                 kwargs[kw.arg] = value
+        if type(func) is _Unknown and isinstance(node.func, ast.Attribute) and self._last_owner[0] is node.func:
+            if type(self._last_owner[1]) is _Unknown:
+                return UNKNOWN  # `kwargs.pop(...)`: a method of data torchwire does not know
         return self.call(func, args, kwargs, node, frame, double_star)
 
     def call(self, func: Any, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame, double_star: bool = False) -> Any:
         if isinstance(func, ClassRef):
             return self.construct(func, args, kwargs, node, frame, double_star)
         if isinstance(func, FunctionRef):
-            return self.call_function(func, args, kwargs, frame)
+            return self.call_function(func, args, {**kwargs, _UNKNOWN_KWARGS: True} if double_star else kwargs, frame, node)
         if isinstance(func, BoundMethod):
             return self.call_method(func, args, kwargs, node, frame)
         if isinstance(func, QualName):
             return self.call_qualified(func.name, args, kwargs, node, frame)
         if isinstance(func, _Builtin):
             return func.fn(self, args, kwargs, node, frame)
-        return UNKNOWN
+        if isinstance(func, Partial):
+            return self.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node, frame, double_star)
+        return self.opaque(node, "calls something torchwire cannot see")
 
-    def call_function(self, func: FunctionRef, args: list[Any], kwargs: dict[str, Any], frame: Frame) -> Any:
+    def opaque(self, node: ast.AST, why: str) -> Opaque:
+        """What a call returns when it is not followed: unknown, and maybe a module."""
+        text = self.source.segment(node) if node is not None else ""
+        text = " ".join(text.split())
+        if len(text) > 48:
+            text = text[:45] + "..."
+        return Opaque(f"`{text}` {why}" if text else why)
+
+    def call_function(self, func: FunctionRef, args: list[Any], kwargs: dict[str, Any], frame: Frame, node: ast.AST | None = None) -> Any:
         if frame.depth >= MAX_DEPTH:
-            return UNKNOWN
+            return self.opaque(node, "is nested too deeply to follow")
+        if isinstance(func.bound_self, ModuleVal) and tying.is_post_init(func):
+            tying.post_init(self, func.bound_self)  # transformers' weight tying, nothing else registers
+            return None
         if func.ctx is not None and func.ctx is not self.ctx:
             other = self.for_file(func.ctx)
             if func.bound_self is None and func.owner is None:
@@ -912,11 +1000,11 @@ class Interpreter:
                 # own: one that does more (a package's utilities) is not what builds layers.
                 other.step_limit = min(self.step_limit, self.steps + HELPER_STEPS)
             try:
-                return other.call_function(dataclasses.replace(func, ctx=None), args, kwargs, frame)
+                return other.call_function(dataclasses.replace(func, ctx=None), args, kwargs, frame, node)
             except Budget:
                 if other.step_limit == self.step_limit:
                     raise
-                return UNKNOWN
+                return self.opaque(node, f"does more than torchwire follows in a helper ({HELPER_STEPS} steps)")
             finally:
                 self.steps = other.steps
         inner = Frame(dict(func.closure or {}), frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)
@@ -962,6 +1050,8 @@ class Interpreter:
             definition = cls.definition
             if not definition.is_module:
                 return self.make_object(definition, args, kwargs, frame.depth + 1)
+            if double_star:
+                kwargs = {**kwargs, _UNKNOWN_KWARGS: True}
             return definition.ctx.instantiate(definition, args, kwargs, node, frame.depth + 1, unknown_args=_STARRED in args or double_star)
         if cls.qualified.startswith("torch.nn.") and cls.qualified.rsplit(".", 1)[-1][:1].isupper():
             return ModuleVal(display=cls.display, qualified=cls.qualified, node=node,
@@ -969,7 +1059,7 @@ class Interpreter:
         if _looks_like_class(cls.qualified):
             return ModuleVal(display=cls.display, qualified=cls.qualified, node=node, maybe=True,
                              unknown=f"{cls.display} is defined outside this file")
-        return UNKNOWN
+        return self.opaque(node, "is not found")
 
     def build_container(self, kind: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> ModuleVal:
         entries: list[Entry] = []
@@ -1082,6 +1172,8 @@ class Interpreter:
             if isinstance(args[0], SeqVal):
                 entries.extend(_copy_entries(args[0]) if args[0].kind == "dict" else (self._pairs(args[0]) or []))
             return None
+        if isinstance(receiver, SeqVal) and receiver.kind == "dict" and name in ("get", "pop", "setdefault", "copy"):
+            return _dict_method(receiver, name, args)
         if isinstance(receiver, SeqVal) and receiver.kind == "dict" and name in ("items", "keys", "values"):
             if name == "values":
                 return SeqVal("list", [Entry(e.value, e.count, e.fresh) for e in receiver.entries])
@@ -1125,6 +1217,11 @@ class Interpreter:
         members."""
         if depth > MAX_DEPTH:
             return
+        if _UNKNOWN_KWARGS in kwargs:
+            kwargs = {k: v for k, v in kwargs.items() if k != _UNKNOWN_KWARGS}
+            if not any(base.is_module for base in cls.local_bases) and cls.spec_base is not None:
+                module.unknown = "the arguments are unpacked from values the analysis cannot see"
+                return
         for base in cls.local_bases:
             if base.is_module:
                 self.for_file(base.ctx).run_init(base, module, args, kwargs, depth + 1)
@@ -1148,9 +1245,11 @@ class Interpreter:
             module.members.children.update(built.children)
 
     def _module_method(self, module: ModuleVal, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
+        if name in ("add_module", "register_module", "register_parameter", "register_buffer", "__setattr__") and args and not isinstance(args[0], str):
+            module.members.gaps["?"] = f"`{self.source.segment(node)[:60]}` registers under a name torchwire cannot compute"
+            return None
         if name in ("add_module", "register_module") and len(args) >= 2:
-            key = args[0] if isinstance(args[0], str) else "?"  # registered, under a name we cannot tell
-            self._register_child(module, key, args[1], frame)
+            self._register_child(module, args[0], args[1], frame)
             return None
         if name == "register_parameter" and len(args) >= 2:
             if isinstance(args[0], str):
@@ -1174,11 +1273,13 @@ class Interpreter:
 
     def _register_child(self, module: ModuleVal, key: str, value: Any, frame: Frame) -> None:
         if module.is_container and module.members.entries is not None:
-            module.members.entries.append(Entry(value, frame.multiplier, True, key if module.container == "ModuleDict" else None, frame.condition))
+            # add_module names the entry, even in a Sequential or ModuleList (`path.add_module("conv", ...)`)
+            module.members.entries.append(Entry(value, frame.multiplier, True, key, frame.condition))
             return
-        if isinstance(value, ModuleVal) or value is None:
-            name = key if "*" not in key else key
-            self._put(module.members.children, name, Slot(value, frame.condition, frame.multiplier if "*" in key else 1), frame, ())
+        if isinstance(value, Opaque):
+            module.members.gaps[key] = value.reason
+        elif isinstance(value, ModuleVal) or value is None:
+            self._put(module.members.children, key, Slot(value, frame.condition), frame, ())
 
     def call_qualified(self, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
         if name in TENSOR_FACTORIES:
@@ -1203,16 +1304,20 @@ class Interpreter:
             return _from_pretrained(lookup(name.rsplit(".", 1)[0]), args, kwargs, node)
         if name == "torch.Size" and len(args) == 1 and isinstance(args[0], SeqVal):
             return SeqVal("tuple", _copy_entries(args[0]), node)
-        if name in IDENTITY_FUNCTIONS and args:
-            return args[0]
+        if name in REPARAMETRIZATIONS:
+            return reparametrize(name, args, kwargs)
         if name.startswith("torch.nn.init."):
             return args[0] if args else UNKNOWN
         if name.startswith("math."):
             return _math(name[5:], args)
+        if name == "functools.partial" and args:
+            return Partial(args[0], tuple(args[1:]), dict(kwargs))
         last = name.rsplit(".", 1)[-1]
         if last[:1].isupper() and not name.startswith("torch."):  # `MLP(d)`: called, so a class
             return self.construct(ClassRef(name, last), args, kwargs, node, frame, False)
-        return UNKNOWN
+        if _returns_data(name):
+            return UNKNOWN
+        return self.opaque(node, f"calls `{name}`, which torchwire cannot read")
 
 
 def _from_pretrained(spec, args: list[Any], kwargs: dict[str, Any], node: ast.AST) -> ModuleVal:
@@ -1228,6 +1333,45 @@ def _times(a: Dim, b: Dim) -> Dim:
     if a is None or b is None:
         return None
     return S.mul(a, b)
+
+
+def _property(owner: "ObjectVal", attr: str, part: str) -> tuple[ast.FunctionDef, "ModuleClass"] | None:
+    """The getter (`@property def num_labels`) or setter (`@num_labels.setter`) of an
+    attribute of a plain object's class, the first along its bases."""
+    if owner.cls is None:
+        return None
+    for c in hierarchy(owner.cls):
+        for stmt in c.node.body:
+            if not isinstance(stmt, ast.FunctionDef) or stmt.name != attr:
+                continue
+            for d in stmt.decorator_list:
+                if part == "getter" and isinstance(d, ast.Name) and d.id in ("property", "cached_property"):
+                    return stmt, c
+                if part == "setter" and isinstance(d, ast.Attribute) and d.attr == "setter":
+                    return stmt, c
+    return None
+
+
+def _dict_method(d: SeqVal, name: str, args: list[Any]) -> Any:
+    """`kwargs.pop("depthwise", False)`, `kwargs.setdefault("bias", False)`, `.get`, `.copy`:
+    decided when every key of the dict is known."""
+    if name == "copy":
+        return SeqVal("dict", _copy_entries(d), d.node, ordered=d.ordered)
+    if not args or len(args) > 2:
+        return UNKNOWN
+    key, default = args[0], args[1] if len(args) == 2 else None
+    if not isinstance(key, (str, int)) or not all(isinstance(e.key, (str, int)) and e.count == 1 for e in d.entries):
+        return UNKNOWN
+    for i, e in enumerate(d.entries):
+        if e.key == key:
+            if name == "pop":
+                del d.entries[i]
+            return e.value
+    if name == "setdefault":
+        d.entries.append(Entry(default, key=key))
+    if name == "pop" and len(args) == 1:
+        return UNKNOWN  # a KeyError at run time
+    return default
 
 
 def _target_entries(target: Any) -> list[Entry] | None:
@@ -1291,9 +1435,33 @@ def _unbool(v: Any) -> Any:
     return int(v) if isinstance(v, bool) else v
 
 
+def same_class(a: ClassRef, b: ClassRef) -> bool | None:
+    """Whether two class values are one class (`norm_layer is nn.BatchNorm2d`), where known."""
+    if a.qualified == b.qualified:
+        return True
+    if a.definition is not None and b.definition is not None:
+        return a.definition is b.definition
+    if a.spec is not None and b.spec is not None:
+        return a.spec is b.spec
+    if a.qualified.rsplit(".", 1)[-1] != b.qualified.rsplit(".", 1)[-1]:
+        return False
+    return None
+
+
 def _compare(op: ast.cmpop, a: Any, b: Any) -> bool | None:
+    if isinstance(a, ClassRef) and isinstance(b, ClassRef) and isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)):
+        same = same_class(a, b)
+        return None if same is None else same == isinstance(op, (ast.Is, ast.Eq))
+    if isinstance(op, (ast.In, ast.NotIn)) and isinstance(a, ClassRef) and isinstance(b, SeqVal) and b.kind != "dict":
+        if all(e.count == 1 for e in b.entries):  # `norm_layer in _NORM_ACT_TYPES`
+            found = [same_class(a, e.value) if isinstance(e.value, ClassRef) else False for e in b.entries]
+            if True in found:
+                return isinstance(op, ast.In)
+            if None not in found:
+                return isinstance(op, ast.NotIn)
+        return None
     if isinstance(op, (ast.Is, ast.IsNot)):
-        if a is UNKNOWN or b is UNKNOWN or isinstance(a, Sym) or isinstance(b, Sym):
+        if is_unknown(a) or is_unknown(b) or isinstance(a, Sym) or isinstance(b, Sym):
             return None
         same = a is b if (a is None or b is None) else (a == b if isinstance(a, (bool, int, str)) else a is b)
         return same if isinstance(op, ast.Is) else not same
@@ -1304,6 +1472,9 @@ def _compare(op: ast.cmpop, a: Any, b: Any) -> bool | None:
                 return (a in keys) if isinstance(op, ast.In) else (a not in keys)
         if isinstance(b, str) and isinstance(a, str):
             return (a in b) if isinstance(op, ast.In) else (a not in b)
+        if isinstance(b, SeqVal) and b.kind == "dict" and isinstance(a, (ClassRef, FunctionRef, Partial, ModuleVal)):
+            if all(isinstance(e.key, (int, str)) for e in b.entries):  # a class is never a name
+                return isinstance(op, ast.NotIn)
         return None
     if isinstance(a, Sym) or isinstance(b, Sym):
         if isinstance(op, (ast.Eq, ast.NotEq)) and a == b:
@@ -1330,6 +1501,15 @@ def _looks_like_class(qualified: str) -> bool:
     return qualified.rsplit(".", 1)[-1][:1].isupper()
 
 
+_DATA_ROOTS = frozenset(getattr(sys, "stdlib_module_names", ())) | {"numpy", "einops", "torch"}
+
+
+def _returns_data(qualified: str) -> bool:
+    """A function of the standard library, numpy or torch (but not torch.nn.utils, whose
+    weight_norm returns the module it rewrites): it returns data, never a new module."""
+    return qualified.split(".", 1)[0] in _DATA_ROOTS and not qualified.startswith("torch.nn.utils.")
+
+
 def _dims_of(value: Any) -> tuple[Dim, ...] | None:
     if isinstance(value, (TensorVal, ParamVal)):
         return value.dims
@@ -1340,10 +1520,36 @@ def _as_param(value: Any) -> ParamVal:
     return ParamVal(_dims_of(value))
 
 
+def _tensor_binop(left: Any, right: Any, node: ast.AST) -> Any:
+    """`ls_init_value * torch.ones(dim)`: a tensor with a scalar keeps its shape; two tensors
+    of one shape (or one a scalar tensor) keep it too."""
+    shapes = [_dims_of(v) if isinstance(v, (TensorVal, ParamVal)) else () if is_size(v) or isinstance(v, float) else None for v in (left, right)]
+    grad = any(isinstance(v, TensorVal) and v.requires_grad for v in (left, right))
+    if any(s is None for s in shapes):
+        return TensorVal(None, grad, node)
+    a, b = shapes
+    dims = a if a == b or not b else b if not a else None
+    return TensorVal(dims, grad, node)
+
+
+def _literal_dims(value: Any) -> tuple[Dim, ...] | None:
+    """`torch.tensor(3.0)` is a scalar, `torch.tensor([1.0, 2.0])` has shape [2]."""
+    if isinstance(value, (bool, int, float)):
+        return ()
+    if isinstance(value, SeqVal) and value.kind in ("list", "tuple") and all(e.count == 1 for e in value.entries):
+        inner = {_literal_dims(e.value) for e in value.entries}
+        if len(inner) > 1 or None in inner:
+            return None
+        return (len(value.entries), *(inner.pop() if inner else ()))
+    return None
+
+
 def _factory_dims(name: str, args: list[Any]) -> tuple[Dim, ...] | None:
     if name.endswith("_like"):
         return _dims_of(args[0]) if args else None
-    if name in ("torch.tensor", "torch.arange", "torch.linspace", "torch.randint"):
+    if name == "torch.tensor":
+        return _literal_dims(args[0]) if args else None
+    if name in ("torch.arange", "torch.linspace", "torch.randint"):
         return None
     if name == "torch.full":
         args = args[:1]
@@ -1513,37 +1719,67 @@ def _str_method(receiver: str, name: str, args: list[Any], kwargs: dict[str, Any
     return result
 
 
-def _python_types(spec: Any) -> tuple[type, ...] | None:
-    """The builtin types an isinstance() second argument names, if it names only those."""
-    parts = [e.value for e in spec.entries] if isinstance(spec, SeqVal) and spec.kind == "tuple" else [spec]
-    types = [p.python_type for p in parts if isinstance(p, _Builtin) and p.python_type is not None]
-    return tuple(types) if len(types) == len(parts) else None
-
-
 ITERABLE_ABCS = {f"{m}.{n}" for m in ("collections.abc", "typing") for n in ("Iterable", "Sequence", "Collection")}
+FUNCTION_TYPES = {"types.FunctionType", "types.LambdaType", "types.MethodType"}
+_KNOWN_KINDS = (ClassRef, FunctionRef, Partial, ModuleVal, ObjectVal, ParamVal, TensorVal, SeqVal, bool, int, float, str)
+
+
+def _is_instance(value: Any, spec: Any) -> bool | None:
+    """isinstance(value, spec) for one class `spec`, when the value's kind is known."""
+    if not (value is None or isinstance(value, _KNOWN_KINDS)):
+        return None
+    name = spec.name if isinstance(spec, QualName) else spec.qualified if isinstance(spec, ClassRef) else None
+    if name in ITERABLE_ABCS:  # torch's and timm's _ntuple
+        return isinstance(value, (str, SeqVal)) or (False if value is None or isinstance(value, (bool, int, float)) else None)
+    if name == "functools.partial":  # timm's get_norm_layer unbinds a partial
+        return isinstance(value, Partial)
+    if name in FUNCTION_TYPES:
+        return isinstance(value, FunctionRef)
+    python_type = spec.python_type if isinstance(spec, _Builtin) else None
+    if python_type is None:
+        return None
+    if python_type is type:
+        return isinstance(value, ClassRef)
+    if isinstance(value, SeqVal):
+        return {"list": list, "tuple": tuple, "dict": dict}[value.kind] is python_type
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return isinstance(value, python_type)
+    return False
 
 
 def _builtin_isinstance(interp: Interpreter, args, kwargs, node, frame) -> Any:
-    """Decided when the types are builtins and the value's kind is known: a layer class passed
-    where a name could be (`isinstance(attn_layer, str)` with `attn_layer=Attention`) is no str."""
+    """Decided when the types are builtins (or functools.partial, a function type, an iterable
+    ABC) and the value's kind is known: a layer class passed where a name could be
+    (`isinstance(attn_layer, str)` with `attn_layer=Attention`) is no str."""
     if len(args) != 2:
         return UNKNOWN
-    value = args[0]
-    spec_name = args[1].name if isinstance(args[1], QualName) else args[1].qualified if isinstance(args[1], ClassRef) else None
-    if spec_name in ITERABLE_ABCS:  # torch's and timm's _ntuple
-        if value is None or isinstance(value, (bool, int, float)):
-            return False
-        return True if isinstance(value, (str, SeqVal)) else UNKNOWN
-    types = _python_types(args[1])
-    if types is None:
+    specs = [e.value for e in args[1].entries] if isinstance(args[1], SeqVal) and args[1].kind == "tuple" else [args[1]]
+    outcomes = [_is_instance(args[0], spec) for spec in specs]
+    if any(o is True for o in outcomes):
+        return True
+    return False if all(o is False for o in outcomes) else UNKNOWN
+
+
+def _builtin_any_all(wanted: bool):
+    def fn(interp: Interpreter, args, kwargs, node, frame) -> Any:
+        items, _, _ = interp.iterate(args[0]) if len(args) == 1 else (None, None, None)
+        if items is None:
+            return UNKNOWN
+        truths = [truth(item) for item in items]
+        if wanted in truths:  # any: one true; all: one false
+            return wanted
+        return (not wanted) if None not in truths else UNKNOWN
+
+    return fn
+
+
+def _builtin_callable(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if len(args) != 1:
         return UNKNOWN
-    if isinstance(value, (ClassRef, FunctionRef, ModuleVal, ObjectVal, ParamVal, TensorVal)):
-        return False
-    if isinstance(value, SeqVal):
-        return {"list": list, "tuple": tuple, "dict": dict}[value.kind] in types
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return isinstance(value, types)
-    return UNKNOWN
+    value = args[0]
+    if isinstance(value, (ClassRef, FunctionRef, Partial, ModuleVal, _Builtin)):
+        return True
+    return False if value is None or isinstance(value, (bool, int, float, str, SeqVal)) else UNKNOWN
 
 
 def _builtin_issubclass(interp: Interpreter, args, kwargs, node, frame) -> Any:
@@ -1571,15 +1807,18 @@ def _builtin_getattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
             return args[2]  # `getattr(config, "head_dim", d // h)` on a config without it
     if len(args) >= 2 and isinstance(args[1], str):
         value = interp.get_attribute(args[0], args[1])
-        if value is UNKNOWN and len(args) == 3:
+        if is_unknown(value) and len(args) == 3:
             return args[2] if not isinstance(args[0], Sym) else UNKNOWN
         return value
     return UNKNOWN
 
 
 def _builtin_setattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
-    if len(args) == 3 and isinstance(args[0], ModuleVal) and isinstance(args[1], str):
-        interp.set_member(args[0], args[1], args[2], frame, None)
+    if len(args) == 3 and isinstance(args[0], ModuleVal):
+        if isinstance(args[1], str):
+            interp.set_member(args[0], args[1], args[2], frame, None)
+        elif isinstance(args[2], (ModuleVal, ParamVal)) or is_unknown(args[2]):
+            args[0].members.gaps["?"] = f"`{interp.source.segment(node)[:60]}` sets a name torchwire cannot compute"
     return None
 
 
@@ -1630,7 +1869,15 @@ BUILTINS: dict[str, _Builtin] = {
     "issubclass": _Builtin(_builtin_issubclass),
     "bool": _Builtin(_builtin_unknown, bool),
     "set": _Builtin(_builtin_unknown, set),
+    "type": _Builtin(_builtin_unknown, type),
+    "callable": _Builtin(_builtin_callable),
+    "any": _Builtin(_builtin_any_all(True)),
+    "all": _Builtin(_builtin_any_all(False)),
 }
+# The other builtins (abs, round, any, hasattr, print, ...) compute data: never a module.
+for _name in dir(builtins):
+    if not _name.startswith("_") and _name[:1].islower() and _name not in BUILTINS:
+        BUILTINS[_name] = _Builtin(_builtin_unknown)
 for _name, _type in (("int", int), ("float", float), ("str", str), ("list", list), ("tuple", tuple), ("dict", dict)):
     BUILTINS[_name].python_type = _type
 

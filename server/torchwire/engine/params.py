@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .symbolic import Dim, Sym, add, dim_text, is_size, mul, product
-from .values import Entry, ModuleVal, ParamVal, Slot
+from .values import Entry, ModuleVal, Opaque, ParamVal, Slot, is_unknown
 
 
 @dataclass
@@ -83,10 +83,14 @@ def named_tensors(root: ModuleVal, kind: str = "params", prefix: str = "") -> li
                 rows.append(ParamRow(_join(prefix, name), tensor.dims, reps, _and(condition, alt.condition), None, module))
         if members.entries is not None:
             walk_entries(members.entries, prefix, copy, repeat, condition)
+            if module.unknown_contents:
+                rows.append(ParamRow(_join(prefix, "*"), None, repeat, condition, "filled from values torchwire cannot see", module))
         for name, slot in members.children.items():
             for alt in _alternatives(slot):
                 if isinstance(alt.value, ModuleVal):
                     walk(alt.value, _join(prefix, name), copy, _times(repeat, alt.repeat), _and(condition, alt.condition))
+        for name, why in members.gaps.items():
+            rows.append(ParamRow(_join(prefix, name), None, repeat, condition, why, module))
 
     def walk_entries(entries: list[Entry], prefix: str, copy: tuple, repeat: Dim, condition: str | None) -> None:
         index: Dim = 0
@@ -116,6 +120,9 @@ def named_tensors(root: ModuleVal, kind: str = "params", prefix: str = "") -> li
             if tkey not in seen_tensors:
                 seen_tensors.add(tkey)
                 rows.append(ParamRow(prefix, value.dims, repeat, condition))
+        elif is_unknown(value):  # a container holds only modules (or parameters): which one is unknown
+            why = value.reason if isinstance(value, Opaque) else "an element torchwire cannot see"
+            rows.append(ParamRow(prefix, None, repeat, condition, why))
 
     walk(root, prefix, (), 1, None)
     return rows

@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any, Hashable
 
 from .symbolic import Sym
-from .values import UNKNOWN, ClassRef, Entry, FunctionRef, Members, ModuleVal, ObjectVal, ParamVal, SeqVal, Slot, new_uid
+from .values import ClassRef, Entry, FunctionRef, Members, ModuleVal, ObjectVal, ParamVal, SeqVal, Slot, is_unknown, new_uid
 
 MAX_KEY_PARTS = 2_000  # a larger argument (a huge config) is not worth a key
 
@@ -35,8 +35,8 @@ def _freeze(value: Any, budget: list[int]) -> Hashable:
     budget[0] -= 1
     if budget[0] < 0:
         raise _Unfreezable()
-    if value is None or value is UNKNOWN or isinstance(value, (bool, int, float, str)):
-        return ("v", type(value).__name__, value if value is not UNKNOWN else "?")
+    if value is None or is_unknown(value) or isinstance(value, (bool, int, float, str)):
+        return ("v", type(value).__name__, value if not is_unknown(value) else "?")
     if isinstance(value, Sym):
         return ("sym", str(value))
     if isinstance(value, ObjectVal):
@@ -59,6 +59,7 @@ def clone_members(members: Members, memo: dict[int, Any] | None = None) -> Membe
         children={k: _clone_slot(s, memo) for k, s in members.children.items()},
         entries=None if members.entries is None else [_clone_entry(e, memo) for e in members.entries],
         attributes={k: _clone_slot(s, memo) for k, s in members.attributes.items()},
+        gaps=dict(members.gaps),
     )
 
 

@@ -3,7 +3,8 @@
 Plain Python constants (int, float, bool, str, None) stand for themselves; `Sym` (see
 symbolic.py) for sizes known only as expressions, and also for opaque named objects such as a
 `config` parameter, whose attributes become atoms like `config.hidden_size`. Everything the
-interpreter cannot follow is `UNKNOWN`.
+interpreter cannot follow is `UNKNOWN`; what a call it did not follow returned is an `Opaque`
+unknown, which says why: it may be a module, so a table that registers one is partial.
 """
 
 from __future__ import annotations
@@ -30,6 +31,33 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
+
+
+class Opaque(_Unknown):
+    """The result of a call the interpreter did not follow (an unresolved helper, a class
+    passed in as an argument, a budget cut): unknown, and maybe a module."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Opaque({self.reason!r})"
+
+
+@dataclass(eq=False)
+class Partial:
+    """`functools.partial(nn.LayerNorm, eps=1e-6)`: a callable with arguments bound."""
+
+    func: Any
+    args: tuple
+    kwargs: dict[str, Any]
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, _Unknown)
+
 
 class _UidCounter:
     """Module identities, in creation order (a comprehension tells modules it built from
@@ -231,6 +259,9 @@ class Members:
     # Plain Python attributes on self (sizes, flags, lists): not registered, but the dataflow
     # of forward() reads them.
     attributes: dict[str, Slot] = field(default_factory=dict)
+    # Members the interpreter could not follow (`self.norm = norm_layer(dim)` with an unknown
+    # `norm_layer`): name -> why. Each makes the table partial.
+    gaps: dict[str, str] = field(default_factory=dict)
 
     def child_modules(self) -> Iterator[ModuleVal]:
         if self.entries is not None:
@@ -247,9 +278,9 @@ Value = Union[int, float, bool, str, None, Sym, SeqVal, ClassRef, ModuleVal, Par
 
 def truth(value: Any) -> bool | None:
     """Python truthiness where known."""
-    if value is UNKNOWN or isinstance(value, Sym):
+    if isinstance(value, (_Unknown, Sym)):
         return None
-    if isinstance(value, (ModuleVal, ClassRef, FunctionRef, ObjectVal)):
+    if isinstance(value, (ModuleVal, ClassRef, FunctionRef, ObjectVal, Partial)):
         return True
     if isinstance(value, SeqVal):
         n = value.length()
