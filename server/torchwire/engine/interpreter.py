@@ -24,8 +24,9 @@ from ..catalogue.spec import Args, NotStatic
 from . import symbolic as S
 from .configs import build_object, hierarchy, mapped_attribute
 from . import tying
+from .imports import ImportMap
 from .parametrize import FUNCTIONS as REPARAMETRIZATIONS, reparametrize
-from .symbolic import Dim, Sym, is_size
+from .symbolic import Dim, Sym, is_size, product
 from .values import (
     UNKNOWN,
     BufferVal,
@@ -134,6 +135,9 @@ class Frame:
     multiplier: Dim = 1
     conditions: tuple[str, ...] = ()
     depth: int = 0
+    # Values returned under a condition the analysis could not decide, with that condition:
+    # the function's result is one of them or what it returns at its end.
+    pending: list[tuple[Any, str]] = field(default_factory=list)
 
     @property
     def condition(self) -> str | None:
@@ -193,6 +197,10 @@ class Interpreter:
         frame = Frame({}, self_module=module, cls=owner, depth=depth)
         self._bind(init, frame, [module, *args], kwargs, method=True)
         self._apply_class_attributes(cls, module)
+        if any(_decorator_name(d).endswith("register_to_config") for d in init.decorator_list):
+            # diffusers: the decorator records every argument of __init__ as `self.config.<name>`
+            bound = {name: frame.env[name] for name in _fields_of(init) if name in frame.env}
+            module.members.attributes["config"] = Slot(ObjectVal("FrozenDict", bound))
         try:
             self.exec_body(init.body, frame)
         except _Return:
@@ -330,19 +338,52 @@ class Interpreter:
         elif test is False:
             self.exec_body(stmt.orelse, frame)
         else:
-            text = self.source.segment(stmt.test)
-            outer = frame.conditions
-            frame.conditions = outer + (text,)
-            try:
-                self.exec_body(stmt.body, frame)
-            finally:
-                frame.conditions = outer
-            if stmt.orelse:
-                frame.conditions = outer + (f"not ({text})",)
-                try:
-                    self.exec_body(stmt.orelse, frame)
-                finally:
-                    frame.conditions = outer
+            self._undecided(stmt, frame)
+
+    def _undecided(self, stmt: ast.If, frame: Frame) -> None:
+        """Both branches of an `if` the analysis cannot decide. Members they register carry
+        the condition; a local name they set differently is one of two values afterwards
+        (unknown, and maybe a module); a branch that returns leaves the other as the path on."""
+        text = self.source.segment(stmt.test)
+        env = frame.env
+        before = dict(env)
+        returned_body = self._branch(stmt.body, frame, text)
+        after_body = dict(env)
+        env.clear()
+        env.update(before)
+        returned_else = self._branch(stmt.orelse, frame, f"not ({text})") if stmt.orelse else False
+        after_else = dict(env)
+        if returned_body and returned_else:
+            raise _Return(self.merge(frame.pending.pop()[0], frame.pending.pop()[0], text))
+        if returned_body or returned_else:
+            return  # env holds the path that goes on
+        env.clear()
+        for name in after_body.keys() | after_else.keys():
+            if name in after_body and name in after_else:
+                env[name] = self.merge(after_body[name], after_else[name], text)
+            else:
+                env[name] = after_body.get(name, after_else.get(name))
+
+    def _branch(self, body: list[ast.stmt], frame: Frame, condition: str) -> bool:
+        """Run one branch under `condition`; True if it returned (its value is pending)."""
+        outer = frame.conditions
+        frame.conditions = outer + (condition,)
+        try:
+            self.exec_body(body, frame)
+        except _Return as r:
+            frame.pending.append((r.value, condition))
+            return True
+        finally:
+            frame.conditions = outer
+        return False
+
+    def merge(self, a: Any, b: Any, condition: str) -> Any:
+        """One value for "a or b, by a condition that cannot be decided"."""
+        if a is b or _same_constant(a, b):
+            return a
+        if _may_build(a) or _may_build(b):
+            return Opaque(f"depends on `{condition[:60]}`, which torchwire cannot decide")
+        return UNKNOWN
 
     def _exec_for(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
         iterable = self.eval(stmt.iter, frame)
@@ -402,9 +443,11 @@ class Interpreter:
         frame.env[stmt.name] = FunctionRef(stmt, ctx=self.ctx, closure=frame.env)
 
     def _exec_import(self, stmt: ast.Import | ast.ImportFrom, frame: Frame) -> None:
-        for alias in stmt.names:
-            local = alias.asname or alias.name.split(".", 1)[0]
-            frame.env.pop(local, None)  # resolved through the file's import map
+        # An import inside a function (`from .normalization import RMSNorm` in __init__) binds
+        # a local name, qualified as the file's top-level imports are.
+        local_map = ImportMap(ast.Module(body=[stmt], type_ignores=[]))
+        for local, qualified in local_map.names.items():
+            frame.env[local] = self.ctx.resolve_qualified(qualified)
 
     def _exec_delete(self, stmt: ast.Delete, frame: Frame) -> None:
         for target in stmt.targets:
@@ -1016,13 +1059,16 @@ class Interpreter:
                 _, owner = frame.cls.find_method(func.node.name)
                 inner.cls = owner or frame.cls
         self._bind(func.node, inner, args, dict(kwargs), method=func.bound_self is not None)
+        result = None
         try:
             self.exec_body(func.node.body, inner)
         except _Return as r:
-            return r.value
+            result = r.value
         except (_Break, _Continue):
             pass
-        return None
+        for value, condition in inner.pending:  # returned early under an undecided condition
+            result = self.merge(value, result, condition)
+        return result
 
     def construct(self, cls: ClassRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame, double_star: bool) -> Any:
         value = self._construct(cls, args, kwargs, node, frame, double_star)
@@ -1053,6 +1099,8 @@ class Interpreter:
             if double_star:
                 kwargs = {**kwargs, _UNKNOWN_KWARGS: True}
             return definition.ctx.instantiate(definition, args, kwargs, node, frame.depth + 1, unknown_args=_STARRED in args or double_star)
+        if cls.qualified == "torch.nn.Module" and not args and not kwargs:
+            return ModuleVal(display="nn.Module", qualified=cls.qualified, node=node, _members=Members())  # a namespace: `down = nn.Module()`
         if cls.qualified.startswith("torch.nn.") and cls.qualified.rsplit(".", 1)[-1][:1].isupper():
             return ModuleVal(display=cls.display, qualified=cls.qualified, node=node,
                              unknown=f"{cls.display} is not in torchwire's layer catalogue")
@@ -1335,6 +1383,34 @@ def _times(a: Dim, b: Dim) -> Dim:
     return S.mul(a, b)
 
 
+def _same_constant(a: Any, b: Any) -> bool:
+    if isinstance(a, Sym) and isinstance(b, Sym):
+        return a == b
+    plain = (type(None), bool, int, float, str)
+    return isinstance(a, plain) and type(a) is type(b) and a == b
+
+
+def _may_build(value: Any) -> bool:
+    """Whether a value may be, make or hold a module (what a table must not drop silently)."""
+    if isinstance(value, (ModuleVal, ClassRef, FunctionRef, Partial, Opaque, BoundMethod, QualName)):
+        return True
+    if isinstance(value, SeqVal):
+        return any(_may_build(e.value) for e in value.entries)
+    return False
+
+
+def _decorator_name(node: ast.expr) -> str:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _fields_of(fn: ast.FunctionDef) -> set[str]:
+    a = fn.args
+    return {p.arg for p in a.posonlyargs + a.args[1:] + a.kwonlyargs}
+
+
 def _property(owner: "ObjectVal", attr: str, part: str) -> tuple[ast.FunctionDef, "ModuleClass"] | None:
     """The getter (`@property def num_labels`) or setter (`@num_labels.setter`) of an
     attribute of a plain object's class, the first along its bases."""
@@ -1547,8 +1623,8 @@ def _literal_dims(value: Any) -> tuple[Dim, ...] | None:
 def _factory_dims(name: str, args: list[Any]) -> tuple[Dim, ...] | None:
     if name.endswith("_like"):
         return _dims_of(args[0]) if args else None
-    if name == "torch.tensor":
-        return _literal_dims(args[0]) if args else None
+    if name == "torch.tensor" or (name in ("torch.Tensor", "torch.FloatTensor") and len(args) == 1 and isinstance(args[0], SeqVal)):
+        return _literal_dims(args[0]) if args else None  # data, not sizes: torch.Tensor([alpha]) has one element
     if name in ("torch.arange", "torch.linspace", "torch.randint"):
         return None
     if name == "torch.full":
@@ -1564,6 +1640,10 @@ def _factory_dims(name: str, args: list[Any]) -> tuple[Dim, ...] | None:
 
 def _math(fn: str, args: list[Any]) -> Any:
     import math
+
+    if fn == "prod" and len(args) == 1 and isinstance(args[0], SeqVal) and all(e.count == 1 for e in args[0].entries):
+        factors = [e.value for e in args[0].entries]
+        return product(factors) if all(is_size(f) for f in factors) else UNKNOWN
 
     if not args or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
         return UNKNOWN
@@ -1721,6 +1801,7 @@ def _str_method(receiver: str, name: str, args: list[Any], kwargs: dict[str, Any
 
 ITERABLE_ABCS = {f"{m}.{n}" for m in ("collections.abc", "typing") for n in ("Iterable", "Sequence", "Collection")}
 FUNCTION_TYPES = {"types.FunctionType", "types.LambdaType", "types.MethodType"}
+NUMBER_ABCS = {"numbers.Integral": (bool, int), "numbers.Real": (bool, int, float), "numbers.Number": (bool, int, float)}
 _KNOWN_KINDS = (ClassRef, FunctionRef, Partial, ModuleVal, ObjectVal, ParamVal, TensorVal, SeqVal, bool, int, float, str)
 
 
@@ -1735,6 +1816,8 @@ def _is_instance(value: Any, spec: Any) -> bool | None:
         return isinstance(value, Partial)
     if name in FUNCTION_TYPES:
         return isinstance(value, FunctionRef)
+    if name in NUMBER_ABCS:  # diffusers' RMSNorm: `isinstance(dim, numbers.Integral)`
+        return isinstance(value, NUMBER_ABCS[name]) and not isinstance(value, SeqVal)
     python_type = spec.python_type if isinstance(spec, _Builtin) else None
     if python_type is None:
         return None
@@ -1771,6 +1854,32 @@ def _builtin_any_all(wanted: bool):
         return (not wanted) if None not in truths else UNKNOWN
 
     return fn
+
+
+def _builtin_hasattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    """Decided for a config (its fields, properties and methods, when all its bases were read)
+    and for torch names torchwire knows (`hasattr(nn.utils.parametrizations, "weight_norm")`)."""
+    if len(args) != 2 or not isinstance(args[1], str):
+        return UNKNOWN
+    owner, attr = args
+    if isinstance(owner, ObjectVal):
+        if mapped_attribute(owner, attr) in owner.fields or _property(owner, attr, "getter") is not None:
+            return True
+        if owner.cls is None:
+            return UNKNOWN
+        if owner.cls.find_method(attr)[0] is not None:
+            return True
+        classes = hierarchy(owner.cls)
+        complete = all(len(c.local_bases) >= len(c.node.bases) for c in classes)
+        return False if complete else UNKNOWN
+    if isinstance(owner, QualName) and owner.name.startswith("torch."):
+        name = f"{owner.name}.{attr}"
+        return True if name in REPARAMETRIZATIONS or lookup(name) is not None or name in TENSOR_FACTORIES else UNKNOWN
+    if isinstance(owner, ModuleVal) and not owner.unknown:
+        members = owner.members
+        if any(attr in table for table in (members.children, members.params, members.buffers, members.attributes)):
+            return True
+    return UNKNOWN
 
 
 def _builtin_callable(interp: Interpreter, args, kwargs, node, frame) -> Any:
@@ -1871,6 +1980,7 @@ BUILTINS: dict[str, _Builtin] = {
     "set": _Builtin(_builtin_unknown, set),
     "type": _Builtin(_builtin_unknown, type),
     "callable": _Builtin(_builtin_callable),
+    "hasattr": _Builtin(_builtin_hasattr),
     "any": _Builtin(_builtin_any_all(True)),
     "all": _Builtin(_builtin_any_all(False)),
 }
