@@ -129,6 +129,8 @@ for module_name, path in json.loads(sys.argv[1]):
     for name, cls in list(vars(module).items()):
         if not (isinstance(cls, type) and issubclass(cls, nn.Module) and cls.__module__ == module_name):
             continue
+        if cls.__name__ != name:  # an alias (`EfficientChannelAttn = EcaModule`): read under its name
+            continue
         if inspect.isabstract(cls):
             continue
         try:

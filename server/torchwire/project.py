@@ -25,7 +25,7 @@ from .engine.findings import Finding
 from .engine.model import FileContext, ModuleClass
 from .engine.source import SourceText
 from .engine.interpreter import Interpreter
-from .engine.values import FunctionRef, is_unknown
+from .engine.values import ClassRef, FunctionRef, is_unknown
 from .files import read_source
 from .packages import Budget, Layouts, LookupBudget, file_stamp, text_digest
 
@@ -98,6 +98,8 @@ class Project:
 
     def find_class(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> ModuleClass | None:
         found = self._find(importer, qualified, blocking)
+        if isinstance(found, ClassRef):  # an alias, `SqueezeExcite = SEModule`
+            found = found.definition
         return found if isinstance(found, ModuleClass) else None
 
     def find_value(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> Any:

@@ -26,6 +26,7 @@ from .configs import build_object, hierarchy, mapped_attribute
 from . import tying
 from .imports import ImportMap
 from .parametrize import FUNCTIONS as REPARAMETRIZATIONS, reparametrize
+from .reuse import clone_value
 from .symbolic import Dim, Sym, is_size, product
 from .values import (
     UNKNOWN,
@@ -39,6 +40,7 @@ from .values import (
     SeqVal,
     Slot,
     ObjectVal,
+    Choice,
     Opaque,
     Partial,
     _Unknown,
@@ -381,6 +383,16 @@ class Interpreter:
         """One value for "a or b, by a condition that cannot be decided"."""
         if a is b or _same_constant(a, b):
             return a
+        if _choosable(a) and _choosable(b):  # modules or classes: one of them, by the condition
+            options, conditions = [], []
+            for value, cond in ((a, condition), (b, f"not ({condition})")):
+                if isinstance(value, Choice):
+                    options.extend(value.options)
+                    conditions.extend(f"{cond} and {c}" for c in value.conditions)
+                else:
+                    options.append(value)
+                    conditions.append(cond)
+            return Choice(tuple(options), tuple(conditions))
         if _may_build(a) or _may_build(b):
             return Opaque(f"depends on `{condition[:60]}`, which torchwire cannot decide")
         return UNKNOWN
@@ -492,6 +504,15 @@ class Interpreter:
 
     def set_member(self, module: ModuleVal, name: str, value: Any, frame: Frame, value_node: ast.AST | None, target: ast.AST | None = None) -> None:
         """`module.name = value`, with nn.Module.__setattr__'s registration rules."""
+        if isinstance(value, Choice):  # `self.norm = A() if c else B()`: each under its condition
+            outer = frame.conditions
+            try:
+                for option, condition in zip(value.options, value.conditions):
+                    frame.conditions = outer + (condition,)
+                    self.set_member(module, name, option, frame, value_node, target)
+            finally:
+                frame.conditions = outer
+            return
         members = module.members
         slot = Slot(value, frame.condition, target=target)
         if isinstance(value, Opaque):  # maybe a module: the table cannot be complete
@@ -819,7 +840,7 @@ class Interpreter:
             return self.eval(node.orelse, frame)
         a = self.eval(node.body, frame)
         b = self.eval(node.orelse, frame)
-        return a if a is b or (isinstance(a, (int, str)) and a == b) else UNKNOWN
+        return self.merge(a, b, self.source.segment(node.test))
 
     def _eval_sequence(self, node: ast.List | ast.Tuple | ast.Set, frame: Frame) -> Any:
         entries: list[Entry] = []
@@ -1020,6 +1041,12 @@ class Interpreter:
             return func.fn(self, args, kwargs, node, frame)
         if isinstance(func, Partial):
             return self.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node, frame, double_star)
+        if isinstance(func, Choice):  # each option called; the results are one of them
+            results = [(self.call(f, list(args), dict(kwargs), node, frame, double_star), c) for f, c in zip(func.options, func.conditions) if f is not None]
+            result, condition = results[0]
+            for other, cond in results[1:]:
+                result = self.merge(result, other, condition) if not isinstance(result, Choice) else _extend_choice(result, other, cond)
+            return result
         return self.opaque(node, "calls something torchwire cannot see")
 
     def opaque(self, node: ast.AST, why: str) -> Opaque:
@@ -1340,6 +1367,8 @@ class Interpreter:
             return BufferVal(_dims_of(data) if data is not None else (), node)
         if name == "copy.deepcopy" and args:
             return _deep_copy(args[0])
+        if name == "copy.copy" and args and isinstance(args[0], ObjectVal):
+            return dataclasses.replace(args[0], fields=dict(args[0].fields))
         if name == "itertools.repeat" and len(args) == 2 and isinstance(args[1], int) and 0 <= args[1] <= MAX_UNROLL:
             return SeqVal("list", [Entry(args[0]) for _ in range(args[1])], node)
         if name in ("collections.OrderedDict", "typing.OrderedDict"):
@@ -1360,6 +1389,15 @@ class Interpreter:
             return _math(name[5:], args)
         if name == "functools.partial" and args:
             return Partial(args[0], tuple(args[1:]), dict(kwargs))
+        if name == "functools.reduce" and len(args) in (2, 3) and isinstance(args[0], QualName) and args[0].name in _OPERATORS:
+            items, _, _ = self.iterate(args[1])  # timm's `prod = reduce(operator.mul, iterable, 1)`
+            if items is None:
+                return UNKNOWN
+            op = _OPERATORS[args[0].name]
+            result = args[2] if len(args) == 3 else (items.pop(0) if items else UNKNOWN)
+            for item in items:
+                result = self.binop(op, result, item, node)
+            return result
         last = name.rsplit(".", 1)[-1]
         if last[:1].isupper() and not name.startswith("torch."):  # `MLP(d)`: called, so a class
             return self.construct(ClassRef(name, last), args, kwargs, node, frame, False)
@@ -1383,6 +1421,9 @@ def _times(a: Dim, b: Dim) -> Dim:
     return S.mul(a, b)
 
 
+_OPERATORS = {"operator.mul": ast.Mult(), "operator.add": ast.Add(), "operator.floordiv": ast.FloorDiv(), "operator.sub": ast.Sub()}
+
+
 def _same_constant(a: Any, b: Any) -> bool:
     if isinstance(a, Sym) and isinstance(b, Sym):
         return a == b
@@ -1390,10 +1431,22 @@ def _same_constant(a: Any, b: Any) -> bool:
     return isinstance(a, plain) and type(a) is type(b) and a == b
 
 
+def _choosable(value: Any) -> bool:
+    return value is None or isinstance(value, (ModuleVal, ClassRef, Partial, FunctionRef, QualName, Choice))
+
+
+def _extend_choice(choice: Choice, value: Any, condition: str) -> Any:
+    if not _choosable(value):
+        return Opaque("depends on a condition torchwire cannot decide")
+    return Choice((*choice.options, value), (*choice.conditions, condition))
+
+
 def _may_build(value: Any) -> bool:
     """Whether a value may be, make or hold a module (what a table must not drop silently)."""
     if isinstance(value, (ModuleVal, ClassRef, FunctionRef, Partial, Opaque, BoundMethod, QualName)):
         return True
+    if isinstance(value, Choice):
+        return any(_may_build(v) for v in value.options)
     if isinstance(value, SeqVal):
         return any(_may_build(e.value) for e in value.entries)
     return False
@@ -1466,18 +1519,16 @@ def _copy_entries_list(entries: list[Entry]) -> list[Entry]:
     return [Entry(e.value, e.count, e.fresh, e.key, e.condition) for e in entries]
 
 
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, ModuleVal):
-        clone = ModuleVal(display=value.display, qualified=value.qualified, node=value.node, spec=value.spec,
-                          cls=value.cls, args=value.args, unknown=value.unknown, maybe=value.maybe)
-        if value._expand is not None:
-            clone._expand = value._expand
-        elif value._members is not None:
-            m = value._members
-            clone._members = Members(dict(m.params), dict(m.buffers), dict(m.children),
-                                     _copy_entries_list(m.entries) if m.entries is not None else None, dict(m.attributes))
-        return clone
-    return value
+def _deep_copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """`copy.deepcopy`: modules with fresh members (their parameters are new tensors), configs
+    with their own fields (`encoder_config.is_decoder = False` must not reach the decoder's)."""
+    memo = {} if memo is None else memo
+    if isinstance(value, ObjectVal):
+        if id(value) not in memo:
+            memo[id(value)] = copy = dataclasses.replace(value, fields={})
+            copy.fields.update({k: _deep_copy(v, memo) for k, v in value.fields.items()})
+        return memo[id(value)]
+    return clone_value(value, memo)
 
 
 class _StarredEntries:
@@ -1542,9 +1593,9 @@ def _compare(op: ast.cmpop, a: Any, b: Any) -> bool | None:
         same = a is b if (a is None or b is None) else (a == b if isinstance(a, (bool, int, str)) else a is b)
         return same if isinstance(op, ast.Is) else not same
     if isinstance(op, (ast.In, ast.NotIn)):
-        if isinstance(b, SeqVal) and all(e.count == 1 for e in b.entries) and isinstance(a, (int, str)):
+        if isinstance(b, SeqVal) and all(e.count == 1 for e in b.entries) and (a is None or isinstance(a, (int, float, str))):
             keys = [e.key if b.kind == "dict" else e.value for e in b.entries]
-            if all(isinstance(k, (int, str)) for k in keys):
+            if all(k is None or isinstance(k, (int, float, str)) for k in keys):
                 return (a in keys) if isinstance(op, ast.In) else (a not in keys)
         if isinstance(b, str) and isinstance(a, str):
             return (a in b) if isinstance(op, ast.In) else (a not in b)
@@ -1882,6 +1933,13 @@ def _builtin_hasattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
     return UNKNOWN
 
 
+def _builtin_bool(interp: Interpreter, args, kwargs, node, frame) -> Any:
+    if not args:
+        return False
+    known = truth(args[0]) if len(args) == 1 else None
+    return UNKNOWN if known is None else known
+
+
 def _builtin_callable(interp: Interpreter, args, kwargs, node, frame) -> Any:
     if len(args) != 1:
         return UNKNOWN
@@ -1976,7 +2034,7 @@ BUILTINS: dict[str, _Builtin] = {
     "sum": _Builtin(_builtin_sum),
     "isinstance": _Builtin(_builtin_isinstance),
     "issubclass": _Builtin(_builtin_issubclass),
-    "bool": _Builtin(_builtin_unknown, bool),
+    "bool": _Builtin(_builtin_bool, bool),
     "set": _Builtin(_builtin_unknown, set),
     "type": _Builtin(_builtin_unknown, type),
     "callable": _Builtin(_builtin_callable),

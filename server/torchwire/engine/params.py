@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .symbolic import Dim, Sym, add, dim_text, is_size, mul, product
-from .values import Entry, ModuleVal, Opaque, ParamVal, Slot, is_unknown
+from .values import Choice, Entry, ModuleVal, Opaque, ParamVal, Slot, is_unknown
 
 
 @dataclass
@@ -113,7 +113,10 @@ def named_tensors(root: ModuleVal, kind: str = "params", prefix: str = "") -> li
             index = None if index is None or entry.count is None else add(index, entry.count)
 
     def visit(value: Any, prefix: str, copy: tuple, repeat: Dim, condition: str | None) -> None:
-        if isinstance(value, ModuleVal):
+        if isinstance(value, Choice):
+            for option, cond in zip(value.options, value.conditions):
+                visit(option, prefix, copy, repeat, _and(condition, cond))
+        elif isinstance(value, ModuleVal):
             walk(value, prefix, copy, repeat, condition)
         elif isinstance(value, ParamVal) and kind == "params":  # ParameterList / ParameterDict
             tkey = (copy, id(value))

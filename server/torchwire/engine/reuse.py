@@ -74,6 +74,12 @@ def _clone_entry(entry: Entry, memo: dict[int, Any]) -> Entry:
     return Entry(_clone(entry.value, memo), entry.count, entry.fresh, entry.key, entry.condition)
 
 
+def clone_value(value: Any, memo: dict[int, Any]) -> Any:
+    """A copy of a module, parameter or sequence value (as copy.deepcopy makes), sharing
+    nothing that a construction could change."""
+    return _clone(value, memo)
+
+
 def _clone(value: Any, memo: dict[int, Any]) -> Any:
     if not isinstance(value, (ModuleVal, ParamVal, SeqVal)):
         return value  # plain values, configs, classes: never changed in place by a construction

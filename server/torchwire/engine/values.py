@@ -55,6 +55,15 @@ class Partial:
     kwargs: dict[str, Any]
 
 
+@dataclass(eq=False)
+class Choice:
+    """One of several values, by conditions the analysis could not decide
+    (`nn.LayerNorm(d) if affine else nn.Identity()`): each option with its condition."""
+
+    options: tuple
+    conditions: tuple[str, ...]
+
+
 def is_unknown(value: Any) -> bool:
     return isinstance(value, _Unknown)
 
@@ -278,7 +287,7 @@ Value = Union[int, float, bool, str, None, Sym, SeqVal, ClassRef, ModuleVal, Par
 
 def truth(value: Any) -> bool | None:
     """Python truthiness where known."""
-    if isinstance(value, (_Unknown, Sym)):
+    if isinstance(value, (_Unknown, Sym, Choice)):
         return None
     if isinstance(value, (ModuleVal, ClassRef, FunctionRef, ObjectVal, Partial)):
         return True
