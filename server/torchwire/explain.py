@@ -432,14 +432,31 @@ def class_summary(cls: ModuleClass, instance: ModuleVal | None = None) -> str:
         out += ["", f"Buffers (saved, not trained): {total_text(totals(buffers)).replace('parameters', 'values')}."]
     if module.unknown:
         out += ["", f"Not fully known: {module.unknown}."]
+    out += _not_followed(rows)
     return "\n".join(out)
 
 
-def _children(module: ModuleVal) -> list[tuple[str, ModuleVal, object]]:
+def _not_followed(rows: list, limit: int = 5) -> list[str]:
+    """What the table could not follow, and why: each unknown row once per reason."""
+    seen: dict[str, str] = {}
+    for row in rows:
+        if row.unknown and row.unknown not in seen:
+            seen[row.unknown] = row.name
+    if not seen:
+        return []
+    lines = ["", "Not followed:"]
+    for why, name in list(seen.items())[:limit]:
+        lines.append(f"- `{name}`: {why}")
+    if len(seen) > limit:
+        lines.append(f"- and {len(seen) - limit} more")
+    return lines
+
+
+def _children(module: ModuleVal) -> list[tuple[str, ModuleVal | None, object]]:
     if module.unknown:
         return []
     members = module.members
-    out: list[tuple[str, ModuleVal, object]] = []
+    out: list[tuple[str, ModuleVal | None, object]] = []
     for i, e in enumerate(members.entries or []):
         if isinstance(e.value, ModuleVal):
             name = e.key or (str(i) if e.count == 1 else f"{i}… (×{e.count})")
@@ -447,6 +464,8 @@ def _children(module: ModuleVal) -> list[tuple[str, ModuleVal, object]]:
     for name, slot in members.children.items():
         if isinstance(slot.value, ModuleVal):
             out.append((name, slot.value, 1))
+    for name in members.gaps:  # kept a value torchwire could not follow (see "Not followed")
+        out.append((name, None, 1))
     return out
 
 
@@ -457,8 +476,8 @@ def _tree(module: ModuleVal, lines: list[str], indent: str, depth: int, budget: 
             return
         budget[0] -= 1
         last = i == len(children) - 1
-        lines.append(f"{indent}{'└─' if last else '├─'} {name}: {child.construction_text()}")
-        if depth < 2:
+        lines.append(f"{indent}{'└─' if last else '├─'} {name}: {child.construction_text() if child else 'not followed'}")
+        if depth < 2 and child is not None:
             _tree(child, lines, indent + ("   " if last else "│  "), depth + 1, budget)
 
 
@@ -468,8 +487,8 @@ def _counts_of(module: ModuleVal, depth: int, budget: list[int]) -> list[str]:
         if budget[0] <= 0:
             return out
         budget[0] -= 1
-        out.append(_subtotal(child, count))
-        if depth < 2:
+        out.append(_subtotal(child, count) if child is not None else "?")
+        if depth < 2 and child is not None:
             out.extend(_counts_of(child, depth + 1, budget))
     return out
 

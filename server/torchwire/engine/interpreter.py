@@ -636,6 +636,11 @@ class Interpreter:
             if owner.cls is not None:
                 method, defined_in = owner.cls.find_method(attr)
                 if method is not None:
+                    kind = _method_kind(method)
+                    if kind == "staticmethod":
+                        return FunctionRef(method, ctx=defined_in.ctx)
+                    if kind == "classmethod":
+                        return Partial(FunctionRef(method, ctx=defined_in.ctx), (ClassRef(owner.cls.name, owner.cls.name, definition=owner.cls),), {})
                     return FunctionRef(method, bound_self=owner, ctx=defined_in.ctx)
                 for c in hierarchy(owner.cls)[1:]:  # a class attribute of a base (the own are set)
                     node = c.class_attributes().get(attr)
@@ -688,8 +693,7 @@ class Interpreter:
         if not definition.is_module:
             return BUILTINS["hash"]  # data: not followed, never a module
         fn = FunctionRef(method, ctx=defined_in.ctx)
-        decorators = {d.id for d in method.decorator_list if isinstance(d, ast.Name)}
-        return Partial(fn, (owner,), {}) if "classmethod" in decorators else fn
+        return Partial(fn, (owner,), {}) if _method_kind(method) == "classmethod" else fn
 
     def _eval_subscript(self, node: ast.Subscript, frame: Frame) -> Any:
         owner = self.eval(node.value, frame)
@@ -1450,6 +1454,14 @@ def _may_build(value: Any) -> bool:
     if isinstance(value, SeqVal):
         return any(_may_build(e.value) for e in value.entries)
     return False
+
+
+def _method_kind(method: ast.FunctionDef) -> str | None:
+    """"staticmethod" or "classmethod" when so decorated (how the method binds)."""
+    for d in method.decorator_list:
+        if isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod"):
+            return d.id
+    return None
 
 
 def _decorator_name(node: ast.expr) -> str:
