@@ -191,6 +191,152 @@ def cross_file(spawns: int, hovers: int) -> tuple[list[float], list[float]]:
     return cold, warm
 
 
+# ---------------------------------------------------------------------- a real workspace
+
+WORKSPACE_FILES = ("llama/modeling_llama.py", "bert/modeling_bert.py", "qwen3_omni_moe/modeling_qwen3_omni_moe.py", "synthetic/modeling_synthetic.py")
+RUFF = "ruff==0.17.5"
+
+
+def workspace_tree() -> Path:
+    """transformers' source as a contributor opens it: `src/transformers/` in a repository
+    folder (a copy of the installed package, in bench/.cache), with a generated 10,000-line
+    model file among its models."""
+    import importlib.util
+    import shutil
+
+    root = HERE / ".cache" / "workspace"
+    package = root / "src" / "transformers"
+    if not package.exists():
+        installed = Path(importlib.util.find_spec("transformers").submodule_search_locations[0])
+        shutil.copytree(installed, package, ignore=shutil.ignore_patterns("__pycache__"))
+        (package / "models" / "synthetic").mkdir(exist_ok=True)
+        (package / "models" / "synthetic" / "modeling_synthetic.py").write_text(generated())
+        (root / "pyproject.toml").write_text('[project]\nname = "transformers"\nversion = "0"\n')
+    return root
+
+
+def ruff_command() -> list[str]:
+    """`ruff server`, installed from the package registry into bench/.cache (not committed)."""
+    import subprocess
+
+    target = HERE / ".cache" / "ruff"
+    binary = target / "bin" / "ruff"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), RUFF], check=True)
+    return [str(binary), "server"]
+
+
+class WorkspaceClient:
+    """One server over stdio, with the workspace as its root; requests from the server
+    (registrations, progress) are answered, as an editor would."""
+
+    def __init__(self, command: list[str] | None, root: Path, options: dict) -> None:
+        started = time.perf_counter()
+        self.server = RawServer(cwd=str(root), command=command)
+        request = self.server.request("initialize", {
+            "processId": None, "rootUri": root.as_uri(), "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
+            "capabilities": CAPABILITIES, "initializationOptions": options,
+        })
+        self.server.send(request)
+        self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
+        self.initialize = time.perf_counter() - started
+        self.server.send(self.server.notification("initialized", {}))
+
+    def _until(self, done) -> dict:
+        while True:
+            message = self.server.read(120)
+            if "method" in message and "id" in message:  # a request of the server's
+                self.server.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+                continue
+            if done(message):
+                return message
+
+    def diagnostics(self, uri: str, version: int) -> None:
+        self._until(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+                    and m["params"].get("version", version) == version)
+
+    def open(self, uri: str, text: str) -> float:
+        started = time.perf_counter()
+        self.server.send(self.server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}))
+        self.diagnostics(uri, 1)
+        return time.perf_counter() - started
+
+    def change(self, uri: str, version: int, start: tuple[int, int], end: tuple[int, int], new: str) -> float:
+        started = time.perf_counter()
+        self.server.send(self.server.notification("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}, "text": new}],
+        }))
+        self.diagnostics(uri, version)
+        return time.perf_counter() - started
+
+    def hover(self, uri: str, line: int, character: int) -> float:
+        started = time.perf_counter()
+        request = self.server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
+        self.server.send(request)
+        self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
+        return time.perf_counter() - started
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.server.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def workspace(runs: int, edits: int, hovers: int) -> list[dict]:
+    """Each file opened in place in the workspace, by torchwire (default settings) and by ruff
+    server, `runs` times each, interleaved; medians of the per-run figures."""
+    root = workspace_tree()
+    servers = {"torchwire": (None, {}), "ruff server": (ruff_command(), {})}
+    results = []
+    for relative in WORKSPACE_FILES:
+        path = root / "src" / "transformers" / "models" / relative
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        middle = len(lines) // 2
+        targets = [(i, m.start() + 6) for i, line in enumerate(lines) for m in re.finditer(r"self\.[a-z_]\w*", line)]
+        per_server: dict[str, list[dict]] = {name: [] for name in servers}
+        for run in range(runs):
+            for name, (command, options) in servers.items():
+                rnd = random.Random(run)
+                client = WorkspaceClient(command, root, options)
+                first = client.open(path.as_uri(), text)
+                changes = []
+                for version in range(2, 2 + edits):  # a blank line typed in the middle, then removed
+                    if version % 2 == 0:
+                        changes.append(client.change(path.as_uri(), version, (middle, 0), (middle, 0), "\n"))
+                    else:
+                        changes.append(client.change(path.as_uri(), version, (middle, 0), (middle + 1, 0), ""))
+                hover_times = [client.hover(path.as_uri(), *rnd.choice(targets)) for _ in range(hovers)]
+                per_server[name].append({
+                    "initialize": client.initialize, "first": first,
+                    "change50": statistics.median(changes), "change95": percentile(changes, 0.95),
+                    "hover50": statistics.median(hover_times), "hover95": percentile(hover_times, 0.95),
+                    "rss": client.rss_mb(),
+                })
+                client.close()
+        for name, figures in per_server.items():
+            results.append({"file": relative.split("/")[-1], "lines": len(lines), "server": name,
+                            **{key: statistics.median(f[key] for f in figures) for key in figures[0]}})
+    return results
+
+
+def print_workspace(results: list[dict]) -> None:
+    print(f"{'file (lines)':<38} {'server':<11} {'spawn→init':>10} {'first diag':>10} {'change p50':>10} {'change p95':>10} {'hover p50':>9} {'hover p95':>9} {'RSS MB':>7}")
+    by_file: dict[str, dict[str, dict]] = {}
+    for r in results:
+        by_file.setdefault(r["file"], {})[r["server"]] = r
+        label = f"{r['file']} ({r['lines']:,})"
+        print(f"{label:<38} {r['server']:<11} {1000 * r['initialize']:>10.1f} {1000 * r['first']:>10.1f} {1000 * r['change50']:>10.1f} "
+              f"{1000 * r['change95']:>10.1f} {1000 * r['hover50']:>9.2f} {1000 * r['hover95']:>9.2f} {r['rss']:>7.0f}")
+    for name, pair in by_file.items():
+        ours, ruff = pair["torchwire"], pair["ruff server"]
+        print(f"{name:<38} torchwire / ruff: change p50 {ours['change50'] / ruff['change50']:.1f}x, p95 {ours['change95'] / ruff['change95']:.1f}x, "
+              f"RSS {ours['rss'] / ruff['rss']:.1f}x")
+
+
 def _timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -202,7 +348,12 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=100)
     parser.add_argument("--hovers", type=int, default=100)
     parser.add_argument("--spawns", type=int, default=5)
+    parser.add_argument("--workspace", action="store_true", help="only the workspace case, beside ruff server")
+    parser.add_argument("--runs", type=int, default=3, help="runs per server and file in the workspace case")
     args = parser.parse_args()
+    if args.workspace:
+        print_workspace(workspace(args.runs, min(args.edits, 40), min(args.hovers, 40)))
+        return
     t5 = next(p for p in transformers_modeling_files() if p.name == "modeling_t5.py")
     files = [
         ("small", (HERE.parent / "examples" / "seed_1_discarded_outputs.py").read_text()),

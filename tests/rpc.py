@@ -12,9 +12,9 @@ from typing import Any
 
 
 class RawServer:
-    def __init__(self, cwd: str | None = None):
+    def __init__(self, cwd: str | None = None, command: list[str] | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "torchwire", "--stdio"],
+            command or [sys.executable, "-m", "torchwire", "--stdio"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
         )
         self.next_id = 0

@@ -137,3 +137,37 @@ def test_random_edits_never_break_the_server(server, session):
             if method == "textDocument/hover" and response["result"]:
                 assert inside(text, response["result"]["range"])
     server.send(server.notification("textDocument/didClose", {"textDocument": {"uri": uri}}))
+
+
+def test_latest_wins_with_the_default_settings():
+    """No debounce by default: each analysis starts at once and publishes the version it is of
+    only if no newer one came meanwhile; changes that come while it runs are coalesced into one
+    more analysis of the latest text. The versions published only go up, and end at the last."""
+    burst = RawServer()
+    try:
+        request = burst.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}, "initializationOptions": {}})
+        burst.send(request)
+        burst.response_to(request["id"])
+        burst.send(burst.notification("initialized", {}))
+        uri = "file:///workspace/burst.py"
+        text = TEXTS[0]
+        bug = "        for layer in self.layers:\n            layer(x)\n"
+        assert bug in text  # the classic bug of the first example
+        messages = [burst.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})]
+        for version in range(2, 7):  # a comment typed a character at a time at the end of the file
+            end = len(text.split("\n")) - 1
+            messages.append(burst.notification("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": {"line": end, "character": 0}, "end": {"line": end, "character": 0}}, "text": "#"}],
+            }))
+        burst.send(*messages)  # in one write, as a fast typist's editor may
+        published = []
+        while not published or published[-1]["version"] != 6:
+            message = burst.read(30)
+            if message.get("method") == "textDocument/publishDiagnostics":
+                published.append(message["params"])
+        versions = [p["version"] for p in published]
+        assert versions == sorted(set(versions)) and versions[-1] == 6
+        assert [d["code"] for d in published[-1]["diagnostics"]] == [f[0] for f in expected(text + "#####")]
+    finally:
+        burst.close()

@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -61,7 +62,8 @@ class Project:
     _star_files: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
     pending_stars: set[tuple[str, str]] = field(default_factory=set)
     uses: dict[str, set[str]] = field(default_factory=dict)  # importer -> files it reaches
-    reads: dict[str, set[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
+    readers: dict[str, set[str]] = field(default_factory=dict)  # attribute -> the files that read it
     layouts: Layouts = field(init=False, repr=False)
     _jedi_error: str | None = field(default=None, repr=False)
     _thread: threading.local = field(default_factory=threading.local, repr=False)  # the mode of the lookup under way
@@ -387,25 +389,46 @@ class Project:
     def note_reads(self, path: str, text: str | None) -> None:
         """Remember which attributes a file reads on objects other than `self` (`encoder.proj`);
         None: the file is gone."""
-        if text is None:
-            self.reads.pop(str(Path(path).resolve()), None)
+        key = _resolved(path)
+        names = frozenset(attributes_read_through_objects(text)) if text is not None else frozenset()
+        before = self.reads.get(key, frozenset())
+        if names == before:
+            return
+        for name in before - names:
+            readers = self.readers.get(name)
+            if readers is not None:
+                readers.discard(key)
+                if not readers:
+                    del self.readers[name]
+        for name in names - before:
+            self.readers.setdefault(name, set()).add(key)
+        if names:
+            self.reads[key] = names
         else:
-            self.reads[str(Path(path).resolve())] = attributes_read_through_objects(text)
+            self.reads.pop(key, None)
 
-    def scan_reads(self, paths: list[Path]) -> None:
+    def scan_reads(self, paths: list[Path], pause=None) -> None:
+        """`pause()` between files: a scan of a big workspace yields to the keystroke path."""
         for path in paths:
             text = self.read(str(path))
             if text is not None:
                 self.note_reads(str(path), text)
+            if pause is not None:
+                pause()
 
     def without_used_elsewhere(self, findings: list[Finding]) -> list[Finding]:
         """A submodule reported unused (TW302) that another file reads is used after all."""
 
         def used_elsewhere(f: Finding) -> bool:
-            own = str(Path(f.path).resolve())
-            return f.subject is not None and any(f.subject in names for path, names in self.reads.items() if path != own)
+            readers = self.readers.get(f.subject, ()) if f.subject is not None else ()
+            return bool(readers) and any(path != _resolved(f.path) for path in readers)
 
         return [f for f in findings if not (f.code == "TW302" and used_elsewhere(f))]
+
+
+@lru_cache(maxsize=4096)
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())
 
 
 ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)")

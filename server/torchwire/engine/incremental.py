@@ -185,11 +185,14 @@ class DocumentAnalyzer:
         for chunk in old[last:]:
             if delta:
                 for stmt in chunk.stmts:
-                    ast.increment_lineno(stmt, delta)
+                    _shift_lines(stmt, delta)
                 chunk.start += delta
                 if chunk.findings:
                     chunk.findings = [_shifted(f, delta) for f in chunk.findings]
-        changed_names = set().union(*(c.defines for c in old[first:last]), *(c.defines for c in new_chunks))
+        # Code that only moved (blank lines, comments, re-indented continuation lines) means
+        # the same: what uses it need not be checked again, only the chunks themselves.
+        same_code = _same_code(old[first:last], new_chunks)
+        changed_names = set() if same_code else set().union(*(c.defines for c in old[first:last]), *(c.defines for c in new_chunks))
         # Names the edited code stopped (or started) mentioning: a chunk whose findings depend on
         # whether anything else reads them (TW302's "nothing uses self.norm") is checked again.
         mentions = set().union(*(c.uses for c in old[first:last])) ^ set().union(*(c.uses for c in new_chunks))
@@ -259,6 +262,28 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
+
+
+def _shift_lines(stmt: ast.stmt, delta: int) -> None:
+    """ast.increment_lineno, in a tighter loop (it runs over every statement below an edit)."""
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if hasattr(node, "lineno"):
+            node.lineno += delta
+            if node.end_lineno is not None:
+                node.end_lineno += delta
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _same_code(old: list[Chunk], new: list[Chunk]) -> bool:
+    """Whether two runs of chunks hold the same statements, positions aside."""
+    if len(old) != len(new) or [c.defines for c in old] != [c.defines for c in new]:
+        return False
+    return all(
+        len(a.stmts) == len(b.stmts) and all(ast.dump(x) == ast.dump(y) for x, y in zip(a.stmts, b.stmts))
+        for a, b in zip(old, new)
+    )
 
 
 def _shifted(finding: Finding, delta: int) -> Finding:

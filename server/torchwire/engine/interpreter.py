@@ -251,7 +251,12 @@ class Interpreter:
             return None
         if depth == 0:  # the class itself is read without a call site: say what it assumed
             self.assumed.setdefault(label, definition.name)
-        return self.make_object(definition, [], {}, depth + 1, label)
+        # Built once per config class and label (LlamaConfig's __post_init__ is thousands of
+        # steps), then copied: the code may change the fields of its copy.
+        built = definition.defaults_built.get(label)
+        if built is None:
+            built = definition.defaults_built[label] = self.make_object(definition, [], {}, depth + 1, label)
+        return _deep_copy(built)
 
     # ------------------------------------------------------------------ binding
 
@@ -1065,7 +1070,7 @@ class Interpreter:
         if frame.depth >= MAX_DEPTH:
             return self.opaque(node, "is nested too deeply to follow")
         if isinstance(func.bound_self, ModuleVal) and tying.is_post_init(func):
-            tying.post_init(self, func.bound_self)  # transformers' weight tying, nothing else registers
+            tying.post_init(func.bound_self)  # transformers' weight tying, nothing else registers
             return None
         if func.ctx is not None and func.ctx is not self.ctx:
             other = self.for_file(func.ctx)

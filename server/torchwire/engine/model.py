@@ -48,6 +48,7 @@ class ModuleClass:
     spec_base: LayerSpec | None = None  # subclass of a torch.nn layer or container
     evidence: str | None = None  # why it is a module: "nn.Module", "Block", "heuristic", ...
     constructions: dict = field(default_factory=dict, repr=False)  # see reuse.py
+    defaults_built: dict = field(default_factory=dict, repr=False)  # label -> this config built at its defaults
     assumed_configs: dict = field(default_factory=dict, repr=False)  # parameter -> config read at its defaults
 
     @property

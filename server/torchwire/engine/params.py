@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from . import tying
 from .symbolic import Dim, Sym, add, dim_text, is_size, mul, product
 from .values import Choice, Entry, ModuleVal, Opaque, ParamVal, Slot, is_unknown
 
@@ -66,6 +67,8 @@ def named_tensors(root: ModuleVal, kind: str = "params", prefix: str = "") -> li
             return
         seen_modules.add(key)
         members = module.members  # may discover that the module is unknown
+        if members.ties_pending:
+            tying.apply(module)
         if module.unknown:
             rows.append(ParamRow(_join(prefix, "*"), None, repeat, condition, module.unknown, module))
             return

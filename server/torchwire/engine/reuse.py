@@ -60,6 +60,7 @@ def clone_members(members: Members, memo: dict[int, Any] | None = None) -> Membe
         entries=None if members.entries is None else [_clone_entry(e, memo) for e in members.entries],
         attributes={k: _clone_slot(s, memo) for k, s in members.attributes.items()},
         gaps=dict(members.gaps),
+        ties_pending=members.ties_pending,
     )
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .configs import mapped_attribute
+from .configs import hierarchy, mapped_attribute
 from .values import Entry, ModuleVal, ObjectVal, ParamVal, SeqVal, Slot, truth
 
 if TYPE_CHECKING:
     from .interpreter import Interpreter
 
-ALL_TIED = "all_tied_weights_keys"  # the attribute post_init leaves on each model, as transformers names it
 _PLAIN = re.compile(r"^[A-Za-z0-9_.]+$")
 
 
@@ -33,21 +32,41 @@ def is_post_init(fn: Any) -> bool:
     return any(c.name == "PreTrainedModel" and c.methods.get("post_init") is node for c in ctx.all_classes)
 
 
-def post_init(interp: "Interpreter", model: ModuleVal) -> None:
-    members = model.members
+def post_init(model: ModuleVal) -> None:
+    """What post_init() does to the table, applied when the table is read (`apply`): finding
+    the tied tensors builds the sub-models, which the analysis of forward does not need."""
+    model.members.ties_pending = True
+
+
+def apply(model: ModuleVal) -> None:
+    """Tie the weights of `model` and of the sub-models it holds, as post_init() did."""
+    from .interpreter import Interpreter
+
+    if model.cls is None:
+        return
+    interp = Interpreter(model.cls.ctx, observe=False)
     mapping: dict[str, str] = {}
     unknown: list[str] = []
-    _own_mapping(interp, model, mapping, unknown)
-    for name, child in _children(model):
-        held = child.members.attributes.get(ALL_TIED)
-        if held is not None and isinstance(held.value, SeqVal):
-            mapping.update({f"{name}.{e.key}": f"{name}.{e.value}" for e in held.value.entries})
-    members.attributes[ALL_TIED] = Slot(SeqVal("dict", [Entry(v, key=k) for k, v in mapping.items()]))
+    _collect(interp, model, "", mapping, unknown)
+    members = model.members
     for target, source in mapping.items():
         if not _tie(model, target, source):
             members.gaps[target] = f"tied to `{source}` by post_init(), which torchwire could not follow here"
     for target in unknown:
         members.gaps[target] = "tied by post_init() when `config.tie_word_embeddings`, which torchwire cannot tell"
+
+
+def _collect(interp: "Interpreter", model: ModuleVal, prefix: str, mapping: dict[str, str], unknown: list[str]) -> None:
+    """The model's own ties and, prefixed, those of the sub-models that ran post_init."""
+    model.members.ties_pending = False
+    own: dict[str, str] = {}
+    own_unknown: list[str] = []
+    _own_mapping(interp, model, own, own_unknown)
+    mapping.update({prefix + k: prefix + v for k, v in own.items()})
+    unknown.extend(prefix + k for k in own_unknown)
+    for name, child in _children(model):
+        if child.members.ties_pending:
+            _collect(interp, child, f"{prefix}{name}.", mapping, unknown)
 
 
 def _own_mapping(interp: "Interpreter", model: ModuleVal, mapping: dict[str, str], unknown: list[str]) -> None:

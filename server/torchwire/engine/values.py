@@ -271,6 +271,7 @@ class Members:
     # Members the interpreter could not follow (`self.norm = norm_layer(dim)` with an unknown
     # `norm_layer`): name -> why. Each makes the table partial.
     gaps: dict[str, str] = field(default_factory=dict)
+    ties_pending: bool = False  # transformers' post_init() ran: weights to tie when the table is read (tying.py)
 
     def child_modules(self) -> Iterator[ModuleVal]:
         if self.entries is not None:

@@ -35,6 +35,8 @@ log = logging.getLogger("torchwire.lsp")
 
 FIX_ALL = "source.fixAll.torchwire"
 HOVER_BUDGET = 2.0  # seconds a hover may wait for jedi to find imported classes
+SCAN_DELAY = 1.0  # seconds before the workspace scan starts: the first diagnostics go first
+SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
     Severity.WARNING: types.DiagnosticSeverity.Warning,
@@ -50,6 +52,8 @@ class OpenDocument:
     version: int | None = None  # the version `analysis` is of
     generation: int = -1  # the settings generation it was computed with
     pending: asyncio.TimerHandle | None = None
+    running: bool = False  # an analysis of this document is under way
+    stale: bool = False  # changed since that analysis started: it runs again when done
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one analysis at a time
     # A cancelled request stops waiting, but its worker thread runs on: the analyzer and the
     # document it updates are guarded in the thread too.
@@ -223,14 +227,23 @@ async def publish(ls: TorchwireServer, uri: str) -> None:
         return
     if analysis is None or not _current(ls, uri, analysis):
         return  # a result for an older version: dropped, the newer one publishes
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, analysis), version=entry.version)
-    )
+    _publish_current(ls, uri, entry)
+    if ls.state.project is not None and uri.startswith("file:"):
+        # What this file reads of other objects (for TW302 elsewhere): after publishing, off
+        # the keystroke path.
+        project, path, text = ls.state.project, to_fs_path(uri), analysis.source.text
+        asyncio.get_running_loop().run_in_executor(ls.thread_pool, project.note_reads, path, text)
     if not ls.state.fixes_loaded:
         ls.state.fixes_loaded = True
         # libcst takes a few hundred milliseconds to load: once the first diagnostics are out,
         # not when the user first asks for a quick fix.
         asyncio.get_running_loop().run_in_executor(ls.thread_pool, _load_fixes)
+
+
+def _publish_current(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None:
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, entry.analysis), version=entry.version)
+    )
 
 
 def _load_fixes() -> None:
@@ -239,15 +252,45 @@ def _load_fixes() -> None:
 
 
 def schedule(ls: TorchwireServer, uri: str) -> None:
-    """Analyse and publish after the debounce delay; a newer change restarts the wait, so only
-    the latest version is ever published."""
+    """Latest wins: analyse at once when idle; a change that comes while an analysis runs
+    marks it stale, and however many come, one more analysis of the latest text follows when
+    it ends (the stale result is never published). A `debounce` setting above 0 waits that long
+    after the last change first."""
     entry = ls.state.documents.get(uri)
     if entry is None or not ls.state.push:
         return
     if entry.pending is not None:
         entry.pending.cancel()
+        entry.pending = None
+    if entry.running:
+        entry.stale = True
+        return
     loop = asyncio.get_running_loop()
-    entry.pending = loop.call_later(ls.state.settings.debounce_ms / 1000, lambda: loop.create_task(publish(ls, uri)))
+    delay = ls.state.settings.debounce_ms / 1000
+    if delay > 0:
+        entry.pending = loop.call_later(delay, lambda: _start(ls, uri))
+    else:
+        _start(ls, uri)
+
+
+def _start(ls: TorchwireServer, uri: str) -> None:
+    entry = ls.state.documents.get(uri)
+    if entry is None or entry.running:
+        return
+    entry.pending = None
+    entry.running = True
+
+    async def run() -> None:
+        try:
+            while True:
+                entry.stale = False
+                await publish(ls, uri)
+                if not entry.stale or ls.state.documents.get(uri) is not entry:
+                    return
+        finally:
+            entry.running = False
+
+    asyncio.get_running_loop().create_task(run())
 
 
 def _safely(fn, *args):
@@ -292,14 +335,19 @@ async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> N
     from ..files import discover
 
     def scan() -> None:
-        project.scan_reads(list(discover([project.root])))
+        # After the first diagnostics, and one file at a time with a pause between: the GIL
+        # goes back to the event loop and the analyses of what the user types.
+        time.sleep(SCAN_DELAY)
+        project.scan_reads(list(discover([project.root])), pause=lambda: time.sleep(SCAN_PAUSE))
 
     try:
         await asyncio.get_running_loop().run_in_executor(ls.thread_pool, scan)
     except Exception:
         log.exception("scanning the workspace failed")
         return
-    _refresh_all(ls)
+    for uri, entry in ls.state.documents.items():  # only what TW302 reports can change: no new analysis
+        if entry.analysis is not None and _current(ls, uri, entry.analysis) and any(f.code == "TW302" for f in entry.analysis.findings):
+            _publish_current(ls, uri, entry)
 
 
 def _new_project(ls: TorchwireServer):
@@ -413,8 +461,6 @@ async def did_change(ls: TorchwireServer, params: types.DidChangeTextDocumentPar
     uri = params.text_document.uri
     schedule(ls, uri)
     _dependents_changed(ls, [uri])
-    if ls.state.project is not None and uri.startswith("file:"):
-        ls.state.project.note_reads(to_fs_path(uri), ls.workspace.get_text_document(uri).source)
 
 
 def _dependents_changed(ls: TorchwireServer, uris: list[str], appeared: bool = False) -> None:

@@ -14,7 +14,7 @@ DOCS_URL = "https://github.com/torchwire/torchwire/blob/main/docs/rules/{code}.m
 @dataclass
 class Settings:
     rules: Config = field(default_factory=Config)  # select / ignore / severity from the client
-    debounce_ms: int = 150  # wait this long after a change before analysing
+    debounce_ms: int = 0  # wait this long after a change before analysing (0: latest wins, at once)
     docs_url: str = DOCS_URL
     python: str | None = None  # the interpreter to resolve imports with (issue: cross-file)
 
