@@ -420,7 +420,10 @@ class FileContext:
         last = qualified.rsplit(".", 1)[-1]
         # torch.Size, torch.Tensor, torch.Generator...: PyTorch classes outside torch.nn are no modules.
         torch_non_module = qualified.startswith("torch.") and not qualified.startswith("torch.nn.")
-        if last[:1].isupper() and not torch_non_module and qualified not in NOT_MODULES:
+        # `LOSS_MAPPING`, `ALL_ATTENTION_FUNCTIONS`: upper case with underscores names a constant
+        # (a class may be `MLP`); finding out would read the file and everything it names.
+        constant = last.isupper() and "_" in last.strip("_")
+        if last[:1].isupper() and not torch_non_module and qualified not in NOT_MODULES and not constant:
             definition = self.find_class(qualified) if not qualified.startswith("torch.") else None
             if definition is not None or not last.isupper():  # `MLP` may be a class, `HIDDEN` a constant
                 return ClassRef(qualified, last, definition=definition)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .configs import hierarchy, mapped_attribute
-from .values import Entry, ModuleVal, ObjectVal, ParamVal, SeqVal, Slot, truth
+from .configs import mapped_attribute
+from .values import ModuleVal, ObjectVal, ParamVal, SeqVal, Slot, truth
 
 if TYPE_CHECKING:
     from .interpreter import Interpreter
