@@ -41,6 +41,26 @@ class Chunk:
     def lines(self) -> int:
         return _line_count(self.text)
 
+    @cached_property
+    def positioned(self) -> list[ast.AST]:
+        """Its nodes that carry line numbers, listed once: shifting them below an edit (a
+        line typed or removed) is then a tight loop, not a walk of every tree."""
+        out = []
+        stack: list[ast.AST] = list(self.stmts)
+        while stack:
+            node = stack.pop()
+            if hasattr(node, "lineno"):
+                out.append(node)
+            stack.extend(ast.iter_child_nodes(node))
+        return out
+
+    def shift(self, delta: int) -> None:
+        for node in self.positioned:
+            node.lineno += delta
+            if node.end_lineno is not None:
+                node.end_lineno += delta
+        self.start += delta
+
 
 def _line_count(text: str) -> int:
     """Lines a chunk spans: its line ends, plus one for a last line without an end."""
@@ -184,9 +204,7 @@ class DocumentAnalyzer:
         delta = new_lines - old_lines
         for chunk in old[last:]:
             if delta:
-                for stmt in chunk.stmts:
-                    _shift_lines(stmt, delta)
-                chunk.start += delta
+                chunk.shift(delta)
                 if chunk.findings:
                     chunk.findings = [_shifted(f, delta) for f in chunk.findings]
         # Code that only moved (blank lines, comments, re-indented continuation lines) means
@@ -262,18 +280,6 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
-
-
-def _shift_lines(stmt: ast.stmt, delta: int) -> None:
-    """ast.increment_lineno, in a tighter loop (it runs over every statement below an edit)."""
-    stack: list[ast.AST] = [stmt]
-    while stack:
-        node = stack.pop()
-        if hasattr(node, "lineno"):
-            node.lineno += delta
-            if node.end_lineno is not None:
-                node.end_lineno += delta
-        stack.extend(ast.iter_child_nodes(node))
 
 
 def _same_code(old: list[Chunk], new: list[Chunk]) -> bool:
