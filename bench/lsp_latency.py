@@ -93,31 +93,55 @@ def utf16(text: str) -> int:
 
 
 class Client:
-    def __init__(self) -> None:
-        self.server = RawServer()
+    """One server over stdio (torchwire, or the `command` given), as an editor drives it:
+    requests from the server (registrations, progress) are answered."""
+
+    def __init__(self, command: list[str] | None = None, cwd: Path | None = None) -> None:
+        self.server = RawServer(cwd=str(cwd) if cwd else None, command=command)
+
+    def initialize(self, root: Path | None, options: dict) -> float:
+        """Seconds from here (spawn, when called first) to the initialize response."""
+        started = time.perf_counter()
+        params = {"processId": None, "rootUri": root.as_uri() if root else None, "capabilities": CAPABILITIES, "initializationOptions": options}
+        if root is not None:
+            params["workspaceFolders"] = [{"uri": root.as_uri(), "name": root.name}]
+        request = self.server.request("initialize", params)
+        self.server.send(request)
+        self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
+        self.server.send(self.server.notification("initialized", {}))
+        return time.perf_counter() - started
 
     def start(self, uri: str, text: str) -> float:
-        """Seconds from spawning the process to the first diagnostics of `text`."""
+        """Seconds from spawning the process to the first diagnostics of `text` (debounce 0)."""
         started = time.perf_counter()
-        request = self.server.request("initialize", {"processId": None, "rootUri": None, "capabilities": CAPABILITIES, "initializationOptions": {"debounce": 0}})
-        self.server.send(request)
-        self.server.response_to(request["id"], timeout=60)
-        self.server.send(self.server.notification("initialized", {}))
+        self.initialize(None, {"debounce": 0})
+        self.open(uri, text)
+        return time.perf_counter() - started
+
+    def _until(self, done) -> dict:
+        while True:
+            message = self.server.read(120)
+            if "method" in message and "id" in message:  # a request of the server's
+                self.server.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+                continue
+            if done(message):
+                return message
+
+    def diagnostics(self, uri: str, version: int) -> None:
+        self._until(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+                    and m["params"].get("version", version) == version)
+
+    def open(self, uri: str, text: str) -> float:
+        started = time.perf_counter()
         self.server.send(self.server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}))
         self.diagnostics(uri, 1)
         return time.perf_counter() - started
 
-    def diagnostics(self, uri: str, version: int) -> list:
-        while True:
-            message = self.server.read(60)
-            if message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri and message["params"].get("version") == version:
-                return message["params"]["diagnostics"]
-
-    def change(self, uri: str, version: int, line: int, character: int, old: int, new: str) -> float:
+    def change(self, uri: str, version: int, start: tuple[int, int], end: tuple[int, int], new: str) -> float:
         started = time.perf_counter()
         self.server.send(self.server.notification("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": version},
-            "contentChanges": [{"range": {"start": {"line": line, "character": character}, "end": {"line": line, "character": character + old}}, "text": new}],
+            "contentChanges": [{"range": {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}, "text": new}],
         }))
         self.diagnostics(uri, version)
         return time.perf_counter() - started
@@ -126,8 +150,12 @@ class Client:
         started = time.perf_counter()
         request = self.server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
         self.server.send(request)
-        assert "result" in self.server.response_to(request["id"], timeout=60)
+        assert "result" in self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
         return time.perf_counter() - started
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.server.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
     def close(self) -> None:
         self.server.close()
@@ -152,11 +180,11 @@ def measure(name: str, text: str, edits: int, hovers: int, spawns: int) -> dict:
         i = rnd.choice(editable)
         end = utf16(lines[i])
         if version % 2 == 0:  # type a trailing comment, then delete it again
-            change_times.append(client.change(uri, version, i, end, 0, "  # x"))
+            change_times.append(client.change(uri, version, (i, end), (i, end), "  # x"))
             lines[i] += "  # x"
             last = i
         else:
-            change_times.append(client.change(uri, version, last, utf16(lines[last]) - 5, 5, ""))
+            change_times.append(client.change(uri, version, (last, utf16(lines[last]) - 5), (last, utf16(lines[last])), ""))
             lines[last] = lines[last][:-5]
     targets = [(i, m.start() + 6) for i, line in enumerate(lines) for m in re.finditer(r"self\.[a-z_]\w*", line)]
     hover_times = [client.hover(uri, *rnd.choice(targets)) for _ in range(hovers)]
@@ -178,12 +206,8 @@ def cross_file(spawns: int, hovers: int) -> tuple[list[float], list[float]]:
     cold, warm = [], []
     for i in range(spawns):
         client = Client()
-        request = client.server.request("initialize", {"processId": None, "rootUri": project.as_uri(), "capabilities": CAPABILITIES, "initializationOptions": {"debounce": 0}})
-        client.server.send(request)
-        client.server.response_to(request["id"], timeout=60)
-        client.server.send(client.server.notification("initialized", {}))
-        client.server.send(client.server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}))
-        client.diagnostics(uri, 1)
+        client.initialize(project, {"debounce": 0})
+        client.open(uri, text)
         cold.append(client.hover(uri, line, 14))
         if i == 0:
             warm = [client.hover(uri, line, 14) for _ in range(hovers)]
@@ -226,65 +250,6 @@ def ruff_command() -> list[str]:
     return [str(binary), "server"]
 
 
-class WorkspaceClient:
-    """One server over stdio, with the workspace as its root; requests from the server
-    (registrations, progress) are answered, as an editor would."""
-
-    def __init__(self, command: list[str] | None, root: Path, options: dict) -> None:
-        started = time.perf_counter()
-        self.server = RawServer(cwd=str(root), command=command)
-        request = self.server.request("initialize", {
-            "processId": None, "rootUri": root.as_uri(), "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
-            "capabilities": CAPABILITIES, "initializationOptions": options,
-        })
-        self.server.send(request)
-        self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
-        self.initialize = time.perf_counter() - started
-        self.server.send(self.server.notification("initialized", {}))
-
-    def _until(self, done) -> dict:
-        while True:
-            message = self.server.read(120)
-            if "method" in message and "id" in message:  # a request of the server's
-                self.server.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
-                continue
-            if done(message):
-                return message
-
-    def diagnostics(self, uri: str, version: int) -> None:
-        self._until(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
-                    and m["params"].get("version", version) == version)
-
-    def open(self, uri: str, text: str) -> float:
-        started = time.perf_counter()
-        self.server.send(self.server.notification("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}))
-        self.diagnostics(uri, 1)
-        return time.perf_counter() - started
-
-    def change(self, uri: str, version: int, start: tuple[int, int], end: tuple[int, int], new: str) -> float:
-        started = time.perf_counter()
-        self.server.send(self.server.notification("textDocument/didChange", {
-            "textDocument": {"uri": uri, "version": version},
-            "contentChanges": [{"range": {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}, "text": new}],
-        }))
-        self.diagnostics(uri, version)
-        return time.perf_counter() - started
-
-    def hover(self, uri: str, line: int, character: int) -> float:
-        started = time.perf_counter()
-        request = self.server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
-        self.server.send(request)
-        self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
-        return time.perf_counter() - started
-
-    def rss_mb(self) -> float:
-        status = Path(f"/proc/{self.server.proc.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
-
-    def close(self) -> None:
-        self.server.close()
-
-
 def workspace(runs: int, edits: int, hovers: int) -> list[dict]:
     """Each file opened in place in the workspace, by torchwire (default settings) and by ruff
     server, `runs` times each, interleaved; medians of the per-run figures."""
@@ -301,7 +266,8 @@ def workspace(runs: int, edits: int, hovers: int) -> list[dict]:
         for run in range(runs):
             for name, (command, options) in servers.items():
                 rnd = random.Random(run)
-                client = WorkspaceClient(command, root, options)
+                client = Client(command, cwd=root)
+                initialize = client.initialize(root, options)
                 first = client.open(path.as_uri(), text)
                 changes = []
                 for version in range(2, 2 + edits):  # a blank line typed in the middle, then removed
@@ -311,7 +277,7 @@ def workspace(runs: int, edits: int, hovers: int) -> list[dict]:
                         changes.append(client.change(path.as_uri(), version, (middle, 0), (middle + 1, 0), ""))
                 hover_times = [client.hover(path.as_uri(), *rnd.choice(targets)) for _ in range(hovers)]
                 per_server[name].append({
-                    "initialize": client.initialize, "first": first,
+                    "initialize": initialize, "first": first,
                     "change50": statistics.median(changes), "change95": percentile(changes, 0.95),
                     "hover50": statistics.median(hover_times), "hover95": percentile(hover_times, 0.95),
                     "rss": client.rss_mb(),

@@ -388,19 +388,13 @@ class Interpreter:
         """One value for "a or b, by a condition that cannot be decided"."""
         if a is b or _same_constant(a, b):
             return a
-        if _choosable(a) and _choosable(b):  # modules or classes: one of them, by the condition
-            options, conditions = [], []
-            for value, cond in ((a, condition), (b, f"not ({condition})")):
-                if isinstance(value, Choice):
-                    options.extend(value.options)
-                    conditions.extend(f"{cond} and {c}" for c in value.conditions)
-                else:
-                    options.append(value)
-                    conditions.append(cond)
-            return Choice(tuple(options), tuple(conditions))
-        if _may_build(a) or _may_build(b):
-            return Opaque(f"depends on `{condition[:60]}`, which torchwire cannot decide")
-        return UNKNOWN
+        pairs = []
+        for value, cond in ((a, condition), (b, f"not ({condition})")):
+            if isinstance(value, Choice) and _choosable(a) and _choosable(b):
+                pairs.extend((o, f"{cond} and {c}") for o, c in zip(value.options, value.conditions))
+            else:
+                pairs.append((value, cond))
+        return _one_of(pairs)
 
     def _exec_for(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
         iterable = self.eval(stmt.iter, frame)
@@ -696,7 +690,7 @@ class Interpreter:
         if method is None:
             return UNKNOWN
         if not definition.is_module:
-            return BUILTINS["hash"]  # data: not followed, never a module
+            return DATA_FUNCTION  # not followed: it computes data, never a module
         fn = FunctionRef(method, ctx=defined_in.ctx)
         return Partial(fn, (owner,), {}) if _method_kind(method) == "classmethod" else fn
 
@@ -1051,11 +1045,7 @@ class Interpreter:
         if isinstance(func, Partial):
             return self.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node, frame, double_star)
         if isinstance(func, Choice):  # each option called; the results are one of them
-            results = [(self.call(f, list(args), dict(kwargs), node, frame, double_star), c) for f, c in zip(func.options, func.conditions) if f is not None]
-            result, condition = results[0]
-            for other, cond in results[1:]:
-                result = self.merge(result, other, condition) if not isinstance(result, Choice) else _extend_choice(result, other, cond)
-            return result
+            return _one_of([(self.call(f, list(args), dict(kwargs), node, frame, double_star), c) for f, c in zip(func.options, func.conditions) if f is not None])
         return self.opaque(node, "calls something torchwire cannot see")
 
     def opaque(self, node: ast.AST, why: str) -> Opaque:
@@ -1444,10 +1434,17 @@ def _choosable(value: Any) -> bool:
     return value is None or isinstance(value, (ModuleVal, ClassRef, Partial, FunctionRef, QualName, Choice))
 
 
-def _extend_choice(choice: Choice, value: Any, condition: str) -> Any:
-    if not _choosable(value):
-        return Opaque("depends on a condition torchwire cannot decide")
-    return Choice((*choice.options, value), (*choice.conditions, condition))
+def _one_of(pairs: list[tuple[Any, str]]) -> Any:
+    """One value for "one of these, each by its condition": the value itself when they agree,
+    a Choice of modules or classes, else an unknown (an Opaque one when any may be a module)."""
+    values = [v for v, _ in pairs]
+    if all(v is values[0] or _same_constant(v, values[0]) for v in values):
+        return values[0]
+    if all(_choosable(v) for v in values):
+        return Choice(tuple(values), tuple(c for _, c in pairs))
+    if any(_may_build(v) for v in values):
+        return Opaque(f"depends on `{pairs[0][1][:60]}`, which torchwire cannot decide")
+    return UNKNOWN
 
 
 def _may_build(value: Any) -> bool:
@@ -1937,9 +1934,7 @@ def _builtin_hasattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
             return UNKNOWN
         if owner.cls.find_method(attr)[0] is not None:
             return True
-        classes = hierarchy(owner.cls)
-        complete = all(len(c.local_bases) >= len(c.node.bases) for c in classes)
-        return False if complete else UNKNOWN
+        return False if _all_bases_read(hierarchy(owner.cls)) else UNKNOWN
     if isinstance(owner, QualName) and owner.name.startswith("torch."):
         name = f"{owner.name}.{attr}"
         return True if name in REPARAMETRIZATIONS or lookup(name) is not None or name in TENSOR_FACTORIES else UNKNOWN
@@ -1980,9 +1975,12 @@ def _builtin_issubclass(interp: Interpreter, args, kwargs, node, frame) -> Any:
     classes = hierarchy(cls.definition)
     if any(c is base.definition for c in classes):
         return True
-    # False only when every base of every class along the way was read.
-    complete = all(len(c.local_bases) + (c.spec_base is not None) >= len(c.node.bases) for c in classes)
-    return False if complete else UNKNOWN
+    return False if _all_bases_read(classes) else UNKNOWN
+
+
+def _all_bases_read(classes: list) -> bool:
+    """Whether every base of every class along the way was read (what makes a "no" certain)."""
+    return all(len(c.local_bases) + (c.spec_base is not None) >= len(c.node.bases) for c in classes)
 
 
 def _builtin_getattr(interp: Interpreter, args, kwargs, node, frame) -> Any:
@@ -2059,10 +2057,11 @@ BUILTINS: dict[str, _Builtin] = {
     "any": _Builtin(_builtin_any_all(True)),
     "all": _Builtin(_builtin_any_all(False)),
 }
-# The other builtins (abs, round, any, hasattr, print, ...) compute data: never a module.
+# The other builtins (abs, round, print, ...) compute data: never a module.
+DATA_FUNCTION = _Builtin(_builtin_unknown)
 for _name in dir(builtins):
     if not _name.startswith("_") and _name[:1].islower() and _name not in BUILTINS:
-        BUILTINS[_name] = _Builtin(_builtin_unknown)
+        BUILTINS[_name] = DATA_FUNCTION
 for _name, _type in (("int", int), ("float", float), ("str", str), ("list", list), ("tuple", tuple), ("dict", dict)):
     BUILTINS[_name].python_type = _type
 
