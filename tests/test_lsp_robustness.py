@@ -142,7 +142,7 @@ def test_random_edits_never_break_the_server(server, session):
 def test_latest_wins_with_the_default_settings():
     """No debounce by default: each analysis starts at once and publishes the version it is of
     only if no newer one came meanwhile; changes that come while it runs are coalesced into one
-    more analysis of the latest text. The versions published only go up, and end at the last."""
+    more analysis of the latest text. The versions published never go down, and end at the last."""
     burst = RawServer()
     try:
         request = burst.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}, "initializationOptions": {}})
@@ -167,7 +167,9 @@ def test_latest_wins_with_the_default_settings():
             if message.get("method") == "textDocument/publishDiagnostics":
                 published.append(message["params"])
         versions = [p["version"] for p in published]
-        assert versions == sorted(set(versions)) and versions[-1] == 6
+        # Never an older version after a newer one; the same version may be published again
+        # when imports resolved in the background refresh it.
+        assert versions == sorted(versions) and versions[-1] == 6
         assert [d["code"] for d in published[-1]["diagnostics"]] == [f[0] for f in expected(text + "#####")]
     finally:
         burst.close()
