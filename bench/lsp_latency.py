@@ -250,13 +250,13 @@ def ruff_command() -> list[str]:
     return [str(binary), "server"]
 
 
-def workspace(runs: int, edits: int, hovers: int) -> list[dict]:
+def workspace(runs: int, edits: int, hovers: int, only: str | None = None) -> list[dict]:
     """Each file opened in place in the workspace, by torchwire (default settings) and by ruff
     server, `runs` times each, interleaved; medians of the per-run figures."""
     root = workspace_tree()
     servers = {"torchwire": (None, {}), "ruff server": (ruff_command(), {})}
     results = []
-    for relative in WORKSPACE_FILES:
+    for relative in [f for f in WORKSPACE_FILES if only is None or only in f]:
         path = root / "src" / "transformers" / "models" / relative
         text = path.read_text(encoding="utf-8")
         lines = text.split("\n")
@@ -316,9 +316,10 @@ def main() -> None:
     parser.add_argument("--spawns", type=int, default=5)
     parser.add_argument("--workspace", action="store_true", help="only the workspace case, beside ruff server")
     parser.add_argument("--runs", type=int, default=3, help="runs per server and file in the workspace case")
+    parser.add_argument("--only", help="the workspace files whose path contains this (e.g. llama)")
     args = parser.parse_args()
     if args.workspace:
-        print_workspace(workspace(args.runs, min(args.edits, 40), min(args.hovers, 40)))
+        print_workspace(workspace(args.runs, min(args.edits, 40), min(args.hovers, 40), args.only))
         return
     t5 = next(p for p in transformers_modeling_files() if p.name == "modeling_t5.py")
     files = [

@@ -39,7 +39,7 @@ def parses(text: str) -> bool:
 @st.composite
 def edits(draw, text: str):
     lines = text.split("\n")
-    kind = draw(st.sampled_from(["delete", "duplicate", "insert", "replace-char", "truncate", "move"]))
+    kind = draw(st.sampled_from(["delete", "duplicate", "insert", "replace-char", "truncate", "move", "blank"]))
     i = draw(st.integers(0, max(len(lines) - 1, 0)))
     if kind == "delete":
         n = draw(st.integers(1, 3))
@@ -58,6 +58,14 @@ def edits(draw, text: str):
         if line:
             col = draw(st.integers(0, len(line) - 1))
             lines[i] = line[:col] + draw(st.sampled_from(SNIPPETS)) + line[col + 1 :]
+    elif kind == "blank":  # Enter pressed, a line cleared, blank lines removed (even inside strings)
+        blank = draw(st.sampled_from(["", "    ", "\t", " \f"]))
+        if lines and draw(st.booleans()) and not lines[i].strip():
+            del lines[i]
+        elif lines and draw(st.booleans()):
+            lines[i] = blank if not lines[i].strip() else lines[i]
+        else:
+            lines.insert(i, blank)
     elif kind == "truncate":
         return text[: draw(st.integers(0, len(text)))]
     return "\n".join(lines)
@@ -135,3 +143,25 @@ def test_a_use_removed_from_another_statement_is_seen():
     assert [f.code for f in analyzer.update(head + "def use(m, h):\n    return m.norm(h)\n").findings] == []
     after = head + "def use(m, h):\n    return h\n"
     assert [f.code for f in analyzer.update(after).findings] == [f.code for f in analyze(after, "doc.py").findings] == ["TW302"]
+
+
+def test_blank_lines_typed_inside_a_class_move_its_findings_and_fixes():
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(COMBINED)
+    # Enter pressed on the line before the bug, and a blank line cleared of its indentation.
+    edited = COMBINED.replace("            layer(x)\n", "\n            layer(x)\n", 1).replace("\n    \n", "\n\n", 1)
+    analysis = analyzer.update(edited)
+    assert summary(analysis.findings) == summary(analyze(edited, "doc.py").findings)
+    finding = next(f for f in analysis.findings if f.code == "TW101")
+    assert analysis.source.line(finding.range.start.line).strip() == "layer(x)"
+    fixed = apply_edits(edited, finding.fix.edits())
+    assert fixed == edited.replace("            layer(x)\n", "            x = layer(x)\n", 1)
+
+
+def test_a_blank_line_inside_a_string_is_part_of_the_code():
+    text = 'import torch\nfrom torch import nn\n\nNAME = """a\nb"""\n\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.layers = [nn.Linear(2, 2)]\n'
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(text)
+    edited = text.replace('"""a\nb"""', '"""a\n\nb"""')
+    assert summary(analyzer.update(edited).findings) == summary(analyze(edited, "doc.py").findings)
+    assert analyzer.doc.tree.body[2].value.value == "a\n\nb"

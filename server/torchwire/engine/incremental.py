@@ -207,8 +207,15 @@ class DocumentAnalyzer:
                 chunk.shift(delta)
                 if chunk.findings:
                     chunk.findings = [_shifted(f, delta) for f in chunk.findings]
-        # Code that only moved (blank lines, comments, re-indented continuation lines) means
-        # the same: what uses it need not be checked again, only the chunks themselves.
+        if _only_blank_lines_moved(old[first:last], new_chunks):
+            # Blank lines typed or removed (Enter, a line cleared): the same code, so the chunks
+            # keep their trees and findings, moved line by line; nothing is analysed again.
+            new_chunks = old[first:last]
+            self.chunks = old
+            tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+            return self._adopt(text, source, tree, set())
+        # Code that only moved (comments, re-indented continuation lines) means the same: what
+        # uses it need not be checked again, only the chunks themselves.
         same_code = _same_code(old[first:last], new_chunks)
         changed_names = set() if same_code else set().union(*(c.defines for c in old[first:last]), *(c.defines for c in new_chunks))
         # Names the edited code stopped (or started) mentioning: a chunk whose findings depend on
@@ -280,6 +287,63 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip(" \t\f\r\n")  # Python's whitespace, not str.isspace's
+
+
+def _only_blank_lines_moved(old: list[Chunk], new: list[Chunk]) -> bool:
+    """Whether `new` is `old` with whitespace-only lines added, removed or changed outside
+    strings (which parse to the same statements); if so, moves `old`'s trees and findings to
+    the new lines and gives each old chunk its new text, and returns True."""
+    if len(old) != len(new) or not old:
+        return False
+    plans = []
+    for before, after in zip(old, new):
+        if before.findings is None or len(before.stmts) != len(after.stmts):
+            return False
+        old_lines = _split_lines_like_ast(before.text, keepends=True)
+        new_lines = _split_lines_like_ast(after.text, keepends=True)
+        old_kept = [i for i, line in enumerate(old_lines) if not _is_blank(line)]
+        new_kept = [i for i, line in enumerate(new_lines) if not _is_blank(line)]
+        if len(old_kept) != len(new_kept) or any(old_lines[i] != new_lines[j] for i, j in zip(old_kept, new_kept)):
+            return False
+        moved = {before.start + i: after.start + j for i, j in zip(old_kept, new_kept)}
+        for node in before.positioned:
+            if node.lineno - 1 not in moved or (node.end_lineno is not None and node.end_lineno - 1 not in moved):
+                return False
+            if _spans_lines_of_text(node) and _lines_of(node, old_lines, before.start) != _lines_of(node, new_lines, after.start, moved):
+                return False  # a blank line inside a triple-quoted string is part of its value
+        for finding in before.findings:
+            if finding.range.start.line not in moved or finding.range.end.line not in moved:
+                return False
+        plans.append((before, after, moved))
+    for before, after, moved in plans:
+        for node in before.positioned:
+            node.lineno = moved[node.lineno - 1] + 1
+            if node.end_lineno is not None:
+                node.end_lineno = moved[node.end_lineno - 1] + 1
+        before.findings = [_moved(f, moved) for f in before.findings]
+        before.text, before.start = after.text, after.start
+    return True
+
+
+def _spans_lines_of_text(node: ast.AST) -> bool:
+    multi_line = node.end_lineno is not None and node.end_lineno > node.lineno
+    return multi_line and (isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))))
+
+
+def _lines_of(node: ast.AST, lines: list[str], start: int, moved: dict[int, int] | None = None) -> list[str]:
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if moved is not None:
+        first, last = moved[first], moved[last]
+    return lines[first - start : last - start + 1]
+
+
+def _moved(finding: Finding, moved: dict[int, int]) -> Finding:
+    r = finding.range
+    return replace(finding, range=Range(Position(moved[r.start.line], r.start.character), Position(moved[r.end.line], r.end.character)))
 
 
 def _same_code(old: list[Chunk], new: list[Chunk]) -> bool:
