@@ -143,3 +143,18 @@ def test_unused_is_not_said_when_forward_may_be_in_an_unreadable_base(tmp_path):
     path = Path(tmp_path) / "head.py"
     path.write_text(user)
     assert [f.code for f in analyze(user, str(path), Config(), Project(str(tmp_path)).resolver(blocking=True)).findings] == []
+
+
+def test_a_name_re_exported_from_the_standard_library_is_not_read_there(tmp_path):
+    """`Unpack` re-exported by a package's utils leads into typing.py: never a model's code,
+    and Python's own big files are not read (typing.py alone took 400 ms to parse)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "utils.py").write_text("from typing import Unpack, NamedTuple\n")
+    user = "import torch.nn as nn\nfrom pkg.utils import NamedTuple\n\n\nclass M(NamedTuple, nn.Module):\n    pass\n"
+    path = tmp_path / "pkg" / "model.py"
+    path.write_text(user)
+    project = Project(str(tmp_path))
+    analyze(user, str(path), Config(), project.resolver(blocking=True))
+    read = [Path(p).name for p in project._files]
+    assert "typing.py" not in read

@@ -14,6 +14,7 @@ import ast
 import logging
 import re
 import sys
+import sysconfig
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -37,6 +38,20 @@ _NOT_READY = object()
 MAX_TRIES = 10  # background tries of a lookup that spends its budget each time
 # Never a model's code (typing, collections, dataclasses, ...); on Python 3.10 the list is missing.
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ("typing", "collections", "dataclasses", "abc", "enum"))) - {"test"}
+
+
+PYTHON_LIB = re.compile(r"python3\.\d+t?")
+
+
+def in_standard_library(path: str) -> bool:
+    """A file of Python's own library: `.../lib/python3.11/typing.py`, not one of the packages
+    installed under it (`site-packages`)."""
+    parts = Path(path).parts
+    if any(part in ("site-packages", "dist-packages") for part in parts):
+        return False
+    if str(Path(path).parent) == sysconfig.get_paths()["stdlib"]:
+        return True
+    return any(PYTHON_LIB.fullmatch(part) and parts[i - 1].lower() == "lib" for i, part in enumerate(parts[:-1]) if i > 0)
 
 
 def read_file(path: str) -> str | None:
@@ -279,11 +294,13 @@ class Project:
                 self._retry.add((importer, qualified))
             log.info("gave up looking for %s from %s for now (try %d)", qualified, importer, tries)
             return None
-        if found is not None or qualified.startswith("."):
-            return found
-        module, _, name = qualified.rpartition(".")
-        path = self._jedi_module_file(importer, module) if module else None
-        return self.layouts.definition_in(path, name, Budget(), set()) if path else None
+        if found is None and not qualified.startswith("."):
+            module, _, name = qualified.rpartition(".")
+            path = self._jedi_module_file(importer, module) if module else None
+            found = self.layouts.definition_in(path, name, Budget(), set()) if path else None
+        # A re-export can lead into Python's own library (`from typing import Unpack` in a
+        # package's utils): never a model's code, and its big files are not worth reading.
+        return None if found is not None and in_standard_library(found[0]) else found
 
     def _definition_at(self, location: Location) -> Any:
         ctx = self._context(location[0])

@@ -37,7 +37,8 @@ log = logging.getLogger("torchwire.lsp")
 FIX_ALL = "source.fixAll.torchwire"
 HOVER_BUDGET = 2.0  # seconds a hover may wait for jedi to find imported classes
 SWITCH_INTERVAL = 0.0005  # seconds; see serve()
-SCAN_DELAY = 1.0  # seconds before the workspace scan starts: the first diagnostics go first
+IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up work may go on
+IDLE_CHECK = 0.25  # seconds between checks for that
 SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -82,6 +83,7 @@ class State:
     resolving: bool = False  # a background jedi task is running
     versioned_edits: bool = False
     fixes_loaded: bool = False  # the fix machinery (libcst) is imported, or being imported
+    last_change: float = 0.0  # time.monotonic() of the last document opened or changed
     documents: dict[str, OpenDocument] = field(default_factory=dict)
 
 
@@ -237,15 +239,27 @@ async def publish(ls: TorchwireServer, uri: str) -> None:
         asyncio.get_running_loop().run_in_executor(ls.thread_pool, project.note_reads, path, text)
     if not ls.state.fixes_loaded:
         ls.state.fixes_loaded = True
-        # libcst takes a few hundred milliseconds to load: once the first diagnostics are out,
-        # not when the user first asks for a quick fix.
-        asyncio.get_running_loop().run_in_executor(ls.thread_pool, _load_fixes)
+        # libcst takes a few hundred milliseconds to load (seconds on a busy machine): once the
+        # editor is quiet, not when the user first asks for a quick fix, nor while they type.
+        asyncio.get_running_loop().create_task(_when_idle(ls, _load_fixes))
 
 
 def _publish_current(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None:
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, entry.analysis), version=entry.version)
     )
+
+
+async def _when_idle(ls: TorchwireServer, work) -> None:
+    """Run `work` in a worker thread once nothing has changed for IDLE_AFTER seconds and no
+    analysis or background lookup runs: start-up work that no keystroke waits for."""
+    state = ls.state
+    while True:
+        await asyncio.sleep(IDLE_CHECK)
+        busy = state.resolving or any(e.running or e.pending is not None for e in state.documents.values())
+        if not busy and time.monotonic() - state.last_change >= IDLE_AFTER:
+            break
+    await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
 
 
 def _load_fixes() -> None:
@@ -337,13 +351,12 @@ async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> N
     from ..files import discover
 
     def scan() -> None:
-        # After the first diagnostics, and one file at a time with a pause between: the GIL
-        # goes back to the event loop and the analyses of what the user types.
-        time.sleep(SCAN_DELAY)
+        # One file at a time with a pause between: the GIL goes back to the event loop and the
+        # analyses of what the user types.
         project.scan_reads(list(discover([project.root])), pause=lambda: time.sleep(SCAN_PAUSE))
 
     try:
-        await asyncio.get_running_loop().run_in_executor(ls.thread_pool, scan)
+        await _when_idle(ls, scan)
     except Exception:
         log.exception("scanning the workspace failed")
         return
@@ -455,12 +468,14 @@ async def did_open(ls: TorchwireServer, params: types.DidOpenTextDocumentParams)
     ls.state.documents[item.uri] = OpenDocument(_analyzer(ls, item.uri), generation=ls.state.generation)
     if ls.state.project is not None and item.uri.startswith("file:"):
         ls.state.project.note_reads(to_fs_path(item.uri), item.text)  # the editor's text, saved or not
+    ls.state.last_change = time.monotonic()
     schedule(ls, item.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 async def did_change(ls: TorchwireServer, params: types.DidChangeTextDocumentParams) -> None:
     uri = params.text_document.uri
+    ls.state.last_change = time.monotonic()
     schedule(ls, uri)
     _dependents_changed(ls, [uri])
 
