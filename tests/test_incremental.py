@@ -8,6 +8,7 @@ DocumentAnalyzer, the way a language server sees a document change.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 
 from torchwire.engine.analysis import analyze
 from torchwire.engine.incremental import DocumentAnalyzer
+from torchwire.engine.source import Position
+from torchwire.explain import explain_at
 from torchwire.fixes.edits import apply_edits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -165,3 +168,28 @@ def test_a_blank_line_inside_a_string_is_part_of_the_code():
     edited = text.replace('"""a\nb"""', '"""a\n\nb"""')
     assert summary(analyzer.update(edited).findings) == summary(analyze(edited, "doc.py").findings)
     assert analyzer.doc.tree.body[2].value.value == "a\n\nb"
+
+
+def hovers(analysis):
+    """The hover of every `self.<name>` and class name: what the editor shows there."""
+    found = []
+    for line_no, line in enumerate(analysis.source.lines):
+        for match in re.finditer(r"(?<=self\.)\w+|(?<=class )\w+", line):
+            explanation = explain_at(analysis, Position(line_no, match.start()))
+            if explanation is not None:
+                found.append((line_no, match.start(), explanation.markdown, tuple(explanation.range.start)))
+    return found
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, COMBINED.count("\n")), st.sampled_from(["\n", "\n\n", "    \n"]), st.booleans())
+def test_hovers_after_blank_lines_typed_match_a_fresh_analysis(line, blank, hover_first):
+    analyzer = DocumentAnalyzer("doc.py")
+    first = analyzer.update(COMBINED)
+    if hover_first:  # what the hovers computed stays, moved with the lines
+        hovers(first)
+    lines = COMBINED.split("\n")
+    edited = "\n".join(lines[:line]) + ("\n" if line else "") + blank + "\n".join(lines[line:])
+    if not parses(edited):
+        return
+    assert hovers(analyzer.update(edited)) == hovers(analyze(edited, "doc.py"))

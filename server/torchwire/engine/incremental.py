@@ -176,6 +176,11 @@ class DocumentAnalyzer:
             tail += 1
         if head == len(old) and back == len(text) == offset:
             return self._analysis(source)  # nothing changed
+        if self._moved_by_blank_lines(text, head, len(old) - tail):
+            # Blank lines typed or removed (Enter, a line cleared): the same code, so every chunk
+            # keeps its tree and findings, moved line by line; nothing is parsed or analysed.
+            tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+            return self._adopt(text, source, tree, set(), same_code=True)
         for widen in (0, 1):  # if the region alone does not parse, try it with a neighbour each side
             first, last = max(head - widen, 0), len(old) - max(tail - widen, 0)
             start_char = sum(len(c.text) for c in old[:first])
@@ -207,13 +212,6 @@ class DocumentAnalyzer:
                 chunk.shift(delta)
                 if chunk.findings:
                     chunk.findings = [_shifted(f, delta) for f in chunk.findings]
-        if _only_blank_lines_moved(old[first:last], new_chunks):
-            # Blank lines typed or removed (Enter, a line cleared): the same code, so the chunks
-            # keep their trees and findings, moved line by line; nothing is analysed again.
-            new_chunks = old[first:last]
-            self.chunks = old
-            tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
-            return self._adopt(text, source, tree, set())
         # Code that only moved (comments, re-indented continuation lines) means the same: what
         # uses it need not be checked again, only the chunks themselves.
         same_code = _same_code(old[first:last], new_chunks)
@@ -227,6 +225,59 @@ class DocumentAnalyzer:
         dirty |= {i for i, chunk in enumerate(self.chunks) if i not in dirty and chunk.uses & mentions}
         tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
         return self._adopt(text, source, tree, dirty)
+
+    def _moved_by_blank_lines(self, text: str, first: int, last: int) -> bool:
+        """Whether the edit between chunks `first` and `last` (exclusive) only added, removed or
+        changed whitespace-only lines outside strings and continuation lines: then the code
+        parses to the same statements, and this moves the chunks' trees, findings and texts to
+        the new lines, and returns True."""
+        old = self.chunks
+        if first == last:  # blank lines typed between two chunks: they join the one before
+            first, last = (first - 1, last) if first > 0 else (first, last + 1)
+        if last > len(old) or any(c.findings is None for c in old[first:last]):
+            return False
+        begin = sum(len(c.text) for c in old[:first])
+        end = len(text) - sum(len(c.text) for c in old[last:])
+        if end < begin:
+            return False
+        old_lines = _split_lines_like_ast("".join(c.text for c in old[first:last]), keepends=True)
+        new_lines = _split_lines_like_ast(text[begin:end], keepends=True)
+        old_kept = [i for i, line in enumerate(old_lines) if not _is_blank(line)]
+        new_kept = [i for i, line in enumerate(new_lines) if not _is_blank(line)]
+        if len(old_kept) != len(new_kept) or any(old_lines[i] != new_lines[j] for i, j in zip(old_kept, new_kept)):
+            return False
+        if any(old_lines[i].rstrip("\r\n").endswith("\\") for i in old_kept):
+            return False  # a blank line after `\` ends the statement there
+        start = old[first].start
+        moved = {start + i: start + j for i, j in zip(old_kept, new_kept)}
+        chunks = old[first:last]
+        for chunk in chunks:
+            for node in chunk.positioned:
+                if node.lineno - 1 not in moved or (node.end_lineno is not None and node.end_lineno - 1 not in moved):
+                    return False
+                if _spans_lines_of_text(node) and _lines_of(node, old_lines, start) != _lines_of(node, new_lines, start, moved):
+                    return False  # a blank line inside a triple-quoted string is part of its value
+            if any(f.range.start.line not in moved or f.range.end.line not in moved for f in chunk.findings):
+                return False
+            if chunk is not chunks[0] and chunk.start not in moved:
+                return False
+        # Every check passed: move.
+        starts = [start] + [moved[c.start] for c in chunks[1:]] + [start + len(new_lines)]
+        for k, chunk in enumerate(chunks):
+            for node in chunk.positioned:
+                node.lineno = moved[node.lineno - 1] + 1
+                if node.end_lineno is not None:
+                    node.end_lineno = moved[node.end_lineno - 1] + 1
+            chunk.findings = [_moved(f, moved) for f in chunk.findings]
+            chunk.text = "".join(new_lines[starts[k] - start : starts[k + 1] - start])
+            chunk.start = starts[k]
+        delta = len(new_lines) - len(old_lines)
+        for chunk in old[last:]:
+            if delta:
+                chunk.shift(delta)
+                if chunk.findings:
+                    chunk.findings = [_shifted(f, delta) for f in chunk.findings]
+        return True
 
     def _dependents(self, names: set[str], dirty: set[int]) -> set[int]:
         """Chunks that use a changed name, and the chunks that use theirs, and so on."""
@@ -248,8 +299,12 @@ class DocumentAnalyzer:
 
     # ------------------------------------------------------------------ results
 
-    def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int]) -> Analysis:
-        file = FileContext(source, tree, self.resolver)
+    def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int], same_code: bool = False) -> Analysis:
+        if same_code and self.doc is not None:  # what was learnt of the code stays true: only lines moved
+            file = self.doc.file
+            file.source, file.tree = source, tree
+        else:
+            file = FileContext(source, tree, self.resolver)
         if self.doc is None:
             self.doc = Document(source, tree, file)
         else:  # in place: fixes of findings kept from earlier versions read the current text
@@ -291,42 +346,6 @@ class DocumentAnalyzer:
 
 def _is_blank(line: str) -> bool:
     return not line.strip(" \t\f\r\n")  # Python's whitespace, not str.isspace's
-
-
-def _only_blank_lines_moved(old: list[Chunk], new: list[Chunk]) -> bool:
-    """Whether `new` is `old` with whitespace-only lines added, removed or changed outside
-    strings (which parse to the same statements); if so, moves `old`'s trees and findings to
-    the new lines and gives each old chunk its new text, and returns True."""
-    if len(old) != len(new) or not old:
-        return False
-    plans = []
-    for before, after in zip(old, new):
-        if before.findings is None or len(before.stmts) != len(after.stmts):
-            return False
-        old_lines = _split_lines_like_ast(before.text, keepends=True)
-        new_lines = _split_lines_like_ast(after.text, keepends=True)
-        old_kept = [i for i, line in enumerate(old_lines) if not _is_blank(line)]
-        new_kept = [i for i, line in enumerate(new_lines) if not _is_blank(line)]
-        if len(old_kept) != len(new_kept) or any(old_lines[i] != new_lines[j] for i, j in zip(old_kept, new_kept)):
-            return False
-        moved = {before.start + i: after.start + j for i, j in zip(old_kept, new_kept)}
-        for node in before.positioned:
-            if node.lineno - 1 not in moved or (node.end_lineno is not None and node.end_lineno - 1 not in moved):
-                return False
-            if _spans_lines_of_text(node) and _lines_of(node, old_lines, before.start) != _lines_of(node, new_lines, after.start, moved):
-                return False  # a blank line inside a triple-quoted string is part of its value
-        for finding in before.findings:
-            if finding.range.start.line not in moved or finding.range.end.line not in moved:
-                return False
-        plans.append((before, after, moved))
-    for before, after, moved in plans:
-        for node in before.positioned:
-            node.lineno = moved[node.lineno - 1] + 1
-            if node.end_lineno is not None:
-                node.end_lineno = moved[node.end_lineno - 1] + 1
-        before.findings = [_moved(f, moved) for f in before.findings]
-        before.text, before.start = after.text, after.start
-    return True
 
 
 def _spans_lines_of_text(node: ast.AST) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
@@ -109,6 +110,49 @@ class TorchwireServer(LanguageServer):
     def report_server_error(self, error: Exception, source) -> None:
         # Logged (editors show the server's log), never a pop-up per broken message.
         log.error("%s: %s", getattr(source, "__name__", source), error)
+
+    def start_io(self, stdin=None, stdout=None) -> None:
+        """pygls reads each header line and body of a message in a worker thread: three thread
+        hand-offs per keystroke, through the pool the analyses also run in. Here the event loop
+        reads the pipe itself (where it can: not on Windows, nor from a regular file)."""
+        if stdin is not None or stdout is not None or os.name == "nt":
+            return super().start_io(stdin, stdout)
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+
+        async def serve_pipe() -> None:
+            loop = asyncio.get_running_loop()
+            reader = asyncio.StreamReader(limit=2**20)
+            try:
+                await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+            except (ValueError, OSError):  # not a pipe, socket or terminal
+                reader = StdinAsyncReader(sys.stdin.buffer, self.thread_pool)
+            await run_async(self._stop_event, _Reader(reader), self.protocol, log, self.report_server_error)
+
+        try:
+            asyncio.run(serve_pipe())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+
+class _Reader:
+    """An asyncio stream as pygls' reader: the end of the input reads as b"" (pygls then stops)."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    async def readline(self) -> bytes:
+        return await self.stream.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self.stream.readexactly(n)
+        except asyncio.IncompleteReadError:
+            return b""
 
 
 server = TorchwireServer()
