@@ -120,7 +120,11 @@ class Client:
 
     def _until(self, done) -> dict:
         while True:
-            message = self.server.read(120)
+            try:
+                message = self.server.read(120)
+            except EOFError:
+                proc = self.server.proc
+                raise SystemExit(f"{proc.args} exited ({proc.wait(5)}):\n{proc.stderr.read().decode(errors='replace')[-4000:]}") from None
             if "method" in message and "id" in message:  # a request of the server's
                 self.server.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
                 continue

@@ -7,6 +7,7 @@ positions are converted in `positions.py` only. No analysis lives here.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -36,10 +37,11 @@ from .settings import Settings
 log = logging.getLogger("torchwire.lsp")
 
 FIX_ALL = "source.fixAll.torchwire"
-HOVER_BUDGET = 2.0  # seconds a hover may wait for jedi to find imported classes
 SWITCH_INTERVAL = 0.0005  # seconds; see serve()
 IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up work may go on
 IDLE_CHECK = 0.25  # seconds between checks for that
+GC_PERIOD = 10.0  # seconds at least between two full garbage collections
+GC_FORCE_AFTER = 100  # middle-generation collections that force a full one, idle or not
 SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -297,13 +299,30 @@ def _publish_current(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None
 async def _when_idle(ls: TorchwireServer, work) -> None:
     """Run `work` in a worker thread once nothing has changed for IDLE_AFTER seconds and no
     analysis or background lookup runs: start-up work that no keystroke waits for."""
+    while not _idle(ls):
+        await asyncio.sleep(IDLE_CHECK)
+    await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
+
+
+def _idle(ls: TorchwireServer) -> bool:
     state = ls.state
+    busy = state.resolving or any(e.running or e.pending is not None for e in state.documents.values())
+    return not busy and time.monotonic() - state.last_change >= IDLE_AFTER
+
+
+async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
+    """Full garbage collections scan every object, the trees of the package files read
+    included: 200 ms once transformers' base classes are in. Python starts them in the middle
+    of whatever allocates (a keystroke's parse); here they wait for a quiet moment, or for
+    GC_FORCE_AFTER collections of the younger generations while the user never stops."""
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 10**9)  # no automatic full collection
     while True:
         await asyncio.sleep(IDLE_CHECK)
-        busy = state.resolving or any(e.running or e.pending is not None for e in state.documents.values())
-        if not busy and time.monotonic() - state.last_change >= IDLE_AFTER:
-            break
-    await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
+        since = gc.get_count()[2]  # collections of the middle generation since the last full one
+        if since and (_idle(ls) or since >= GC_FORCE_AFTER):
+            gc.collect()
+            await asyncio.sleep(GC_PERIOD)
 
 
 def _load_fixes() -> None:
@@ -389,6 +408,7 @@ def initialize(ls: TorchwireServer, params: types.InitializeParams) -> None:
 async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> None:
     """Read, in the background, which attributes the workspace's files read on other objects
     (a submodule read elsewhere is not unused), then refresh what was published."""
+    asyncio.get_running_loop().create_task(_collect_garbage_when_idle(ls))
     project = ls.state.project
     if project is None or project.root is None:
         return
@@ -607,21 +627,20 @@ async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover |
     analysis = await analysis_for(ls, uri)
     if analysis is None or analysis.tree is None:
         return None
+    # Answered from what is known, never waiting for lookups: names it could not resolve go to
+    # the background, and the next hover has them.
     project = ls.state.project
-    # Right after opening, hover may wait for the first lookups, within its budget; while the
-    # background is resolving already it answers from what is known (the republish follows).
-    if project is not None and project.pending and not ls.state.resolving:
-        loop = asyncio.get_running_loop()
-        try:
-            found = await asyncio.wait_for(loop.run_in_executor(ls.thread_pool, project.resolve_pending), HOVER_BUDGET)
-        except asyncio.TimeoutError:
-            found = False
-        if found:
-            ls.state.generation += 1
-            _refresh_all(ls)
-            analysis = await analysis_for(ls, uri) or analysis
+    if project is not None and project.pending:
+        _resolve_in_background(ls)
     positions = ls.state.positions
-    explanation = _safely(explain_at, analysis, positions.from_client(analysis.source, params.position))
+    position = positions.from_client(analysis.source, params.position)
+    entry = ls.state.documents.get(uri)
+    if entry is None:  # closed meanwhile
+        return None
+    # In a worker, as the document's analyses run (they move its trees): a big table does not
+    # hold up the messages that follow.
+    explain = entry.locked(lambda: _safely(explain_at, analysis, position))
+    explanation = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, explain)
     if explanation is None:
         return None
     if ls.state.markdown:
