@@ -223,6 +223,7 @@ def cross_file(spawns: int, hovers: int) -> tuple[list[float], list[float]]:
 
 WORKSPACE_FILES = ("llama/modeling_llama.py", "bert/modeling_bert.py", "qwen3_omni_moe/modeling_qwen3_omni_moe.py", "synthetic/modeling_synthetic.py")
 RUFF = "ruff==0.17.5"
+SETTLE = 4.0  # seconds of quiet: the background's reading of the packages is over
 
 
 def workspace_tree() -> Path:
@@ -266,6 +267,9 @@ def workspace(runs: int, edits: int, hovers: int, only: str | None = None) -> li
         lines = text.split("\n")
         middle = len(lines) // 2
         targets = [(i, m.start() + 6) for i, line in enumerate(lines) for m in re.finditer(r"self\.[a-z_]\w*", line)]
+        # The first `name = self.layer(...)` below the middle: a letter typed at the end of `name`.
+        typing_line = next(i for i in range(middle, len(lines)) if re.match(r"\s+\w+ = self\.\w+\(", lines[i]))
+        typing_column = lines[typing_line].index(" = ")
         per_server: dict[str, list[dict]] = {name: [] for name in servers}
         for run in range(runs):
             for name, (command, options) in servers.items():
@@ -273,16 +277,35 @@ def workspace(runs: int, edits: int, hovers: int, only: str | None = None) -> li
                 client = Client(command, cwd=root)
                 initialize = client.initialize(root, options)
                 first = client.open(path.as_uri(), text)
-                changes = []
-                for version in range(2, 2 + edits):  # a blank line typed in the middle, then removed
-                    if version % 2 == 0:
-                        changes.append(client.change(path.as_uri(), version, (middle, 0), (middle, 0), "\n"))
-                    else:
-                        changes.append(client.change(path.as_uri(), version, (middle, 0), (middle + 1, 0), ""))
+                version = 1
+
+                def blank_lines() -> list[float]:  # a blank line typed in the middle, then removed
+                    nonlocal version
+                    times = []
+                    for _ in range(edits):
+                        version += 1
+                        end = (middle, 0) if version % 2 == 0 else (middle + 1, 0)
+                        times.append(client.change(path.as_uri(), version, (middle, 0), end, "\n" if version % 2 == 0 else ""))
+                    return times
+
+                changes = blank_lines()  # right after opening: the background is still reading the packages
                 hover_times = [client.hover(path.as_uri(), *rnd.choice(targets)) for _ in range(hovers)]
+                time.sleep(SETTLE)
+                settled = blank_lines()
+                typed = []
+                for _ in range(edits):  # a letter typed at the end of a name in a method, then deleted
+                    version += 1
+                    at = (typing_line, typing_column)
+                    if version % 2 == 0:
+                        typed.append(client.change(path.as_uri(), version, at, at, "x"))
+                    else:
+                        typed.append(client.change(path.as_uri(), version, at, (typing_line, typing_column + 1), ""))
+                time.sleep(SETTLE)
                 per_server[name].append({
                     "initialize": initialize, "first": first,
                     "change50": statistics.median(changes), "change95": percentile(changes, 0.95),
+                    "settled50": statistics.median(settled), "settled95": percentile(settled, 0.95),
+                    "type50": statistics.median(typed), "type95": percentile(typed, 0.95),
                     "hover50": statistics.median(hover_times), "hover95": percentile(hover_times, 0.95),
                     "rss": client.rss_mb(),
                 })
@@ -294,17 +317,26 @@ def workspace(runs: int, edits: int, hovers: int, only: str | None = None) -> li
 
 
 def print_workspace(results: list[dict]) -> None:
-    print(f"{'file (lines)':<38} {'server':<11} {'spawn→init':>10} {'first diag':>10} {'change p50':>10} {'change p95':>10} {'hover p50':>9} {'hover p95':>9} {'RSS MB':>7}")
+    """Milliseconds and MB; `p50/p95` pairs. "change": blank lines right after opening, while the
+    background reads the packages; "settled": the same once it is quiet; "typed": a letter
+    typed and deleted in a name, once quiet (the code changes: its class is analysed again)."""
+    columns = [("spawn→init", "initialize", 1), ("first diag", "first", 1)]
+    pairs = [("change", "change"), ("settled", "settled"), ("typed", "type"), ("hover", "hover")]
+    header = f"{'file (lines)':<36} {'server':<11}" + "".join(f" {c[0]:>10}" for c in columns)
+    header += "".join(f" {name + ' p50/p95':>19}" for name, _ in pairs) + f" {'RSS MB':>7}"
+    print(header)
     by_file: dict[str, dict[str, dict]] = {}
     for r in results:
         by_file.setdefault(r["file"], {})[r["server"]] = r
-        label = f"{r['file']} ({r['lines']:,})"
-        print(f"{label:<38} {r['server']:<11} {1000 * r['initialize']:>10.1f} {1000 * r['first']:>10.1f} {1000 * r['change50']:>10.1f} "
-              f"{1000 * r['change95']:>10.1f} {1000 * r['hover50']:>9.2f} {1000 * r['hover95']:>9.2f} {r['rss']:>7.0f}")
+        row = f"{r['file'] + ' (' + format(r['lines'], ',') + ')':<36} {r['server']:<11}"
+        row += "".join(f" {1000 * r[key]:>10.1f}" for _, key, _ in columns)
+        row += "".join(f" {1000 * r[key + '50']:>9.1f}/{1000 * r[key + '95']:<9.1f}" for _, key in pairs)
+        print(row + f" {r['rss']:>7.0f}")
     for name, pair in by_file.items():
         ours, ruff = pair["torchwire"], pair["ruff server"]
-        print(f"{name:<38} torchwire / ruff: change p50 {ours['change50'] / ruff['change50']:.1f}x, p95 {ours['change95'] / ruff['change95']:.1f}x, "
-              f"RSS {ours['rss'] / ruff['rss']:.1f}x")
+        ratios = ", ".join(f"{label} p50 {ours[key + '50'] / ruff[key + '50']:.1f}x p95 {ours[key + '95'] / ruff[key + '95']:.1f}x"
+                           for label, key in pairs[:3])
+        print(f"{name:<36} torchwire / ruff: {ratios}, RSS {ours['rss'] / ruff['rss']:.1f}x")
 
 
 def _timed(fn) -> float:

@@ -369,10 +369,26 @@ def _same_code(old: list[Chunk], new: list[Chunk]) -> bool:
     """Whether two runs of chunks hold the same statements, positions aside."""
     if len(old) != len(new) or [c.defines for c in old] != [c.defines for c in new]:
         return False
-    return all(
-        len(a.stmts) == len(b.stmts) and all(ast.dump(x) == ast.dump(y) for x, y in zip(a.stmts, b.stmts))
-        for a, b in zip(old, new)
-    )
+    return all(len(a.stmts) == len(b.stmts) and all(map(_same_tree, a.stmts, b.stmts)) for a, b in zip(old, new))
+
+
+def _same_tree(a: ast.AST, b: ast.AST) -> bool:
+    """`ast.dump(a) == ast.dump(b)`, without building the strings, stopping at the first
+    difference (a letter typed in a name)."""
+    stack: list[tuple[object, object]] = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, ast.AST):
+            stack.extend((getattr(x, f, None), getattr(y, f, None)) for f in x._fields)
+        elif isinstance(x, list):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif x != y and not (x is y):
+            return False
+    return True
 
 
 def _shifted(finding: Finding, delta: int) -> Finding:

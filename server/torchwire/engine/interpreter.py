@@ -1484,14 +1484,9 @@ def _property(owner: "ObjectVal", attr: str, part: str) -> tuple[ast.FunctionDef
     if owner.cls is None:
         return None
     for c in hierarchy(owner.cls):
-        for stmt in c.node.body:
-            if not isinstance(stmt, ast.FunctionDef) or stmt.name != attr:
-                continue
-            for d in stmt.decorator_list:
-                if part == "getter" and isinstance(d, ast.Name) and d.id in ("property", "cached_property"):
-                    return stmt, c
-                if part == "setter" and isinstance(d, ast.Attribute) and d.attr == "setter":
-                    return stmt, c
+        found = c.accessors.get((attr, part))
+        if found is not None:
+            return found, c
     return None
 
 

@@ -93,6 +93,10 @@ class ModuleClass:
         return False
 
     def dataclass_fields(self) -> list[str]:
+        return self._dataclass_fields
+
+    @cached_property
+    def _dataclass_fields(self) -> list[str]:
         return [
             stmt.target.id
             for stmt in self.node.body
@@ -115,6 +119,27 @@ class ModuleClass:
         return len(a.defaults) == len(a.posonlyargs) + len(a.args) - 1 and all(d is not None for d in a.kw_defaults)
 
     def class_attributes(self) -> dict[str, ast.expr]:
+        """Names its body assigns (read, never changed, by the callers: computed once; a
+        config class of a package, such as PreTrainedConfig, is read thousands of times)."""
+        return self._class_attributes
+
+    @cached_property
+    def accessors(self) -> dict[tuple[str, str], ast.FunctionDef]:
+        """(name, "getter" or "setter") -> the method: `@property def num_labels`,
+        `@num_labels.setter`; the first of each."""
+        found: dict[tuple[str, str], ast.FunctionDef] = {}
+        for stmt in self.node.body:
+            if not isinstance(stmt, ast.FunctionDef):
+                continue
+            for d in stmt.decorator_list:
+                if isinstance(d, ast.Name) and d.id in ("property", "cached_property"):
+                    found.setdefault((stmt.name, "getter"), stmt)
+                if isinstance(d, ast.Attribute) and d.attr == "setter":
+                    found.setdefault((stmt.name, "setter"), stmt)
+        return found
+
+    @cached_property
+    def _class_attributes(self) -> dict[str, ast.expr]:
         out: dict[str, ast.expr] = {}
         for stmt in self.node.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):

@@ -160,9 +160,10 @@ class Net(nn.Module):
             if cls.find_method("forward")[0] is None and _unreadable_base(cls):
                 continue  # its forward may be in a base class torchwire cannot read: anything may be used
             first, last = statement_lines(cls.node)
-            read_by_methods = {name for flow in ctx.flows(cls).values() for name in flow.uses}
-            # Methods inherited from a base class of another file may read it too.
-            read_by_methods |= set().union(*(b.ctx.names_read for b in _bases(cls) if b.ctx is not ctx.file))
+            # Read by its methods, or by methods inherited from a base class of another file
+            # (the words of those files: big sets, looked into rather than copied).
+            own = {name for flow in ctx.flows(cls).values() for name in flow.uses}
+            read_by_methods = _AnyOf([own, *(b.ctx.names_read for b in _bases(cls) if b.ctx is not ctx.file)])
             for name, slot in cls.root.members.children.items():
                 module, target = slot.value, slot.target
                 if name in read_by_methods or not isinstance(module, ModuleVal) or target is None:
@@ -171,7 +172,7 @@ class Net(nn.Module):
                     continue
                 if name in ctx.file.names_read or _dynamic(ctx, cls):  # anywhere else in the file
                     continue
-                if _shared_with_used(cls, name, read_by_methods | ctx.file.names_read):
+                if _shared_with_used(cls, name, _AnyOf([*read_by_methods.sets, ctx.file.names_read])):
                     continue
                 message = (
                     f"`self.{name}` ({module.display}, {parameters_of([module])}) is registered but nothing uses it: "
@@ -184,7 +185,17 @@ class Net(nn.Module):
                 yield finding
 
 
-def _shared_with_used(cls: ModuleClass, name: str, used: set[str]) -> bool:
+class _AnyOf:
+    """Names in any of several sets."""
+
+    def __init__(self, sets: list[set[str]]) -> None:
+        self.sets = sets
+
+    def __contains__(self, name: str) -> bool:
+        return any(name in s for s in self.sets)
+
+
+def _shared_with_used(cls: ModuleClass, name: str, used: _AnyOf) -> bool:
     """`self.every = nn.ModuleList(layers[::2])` over layers that `self.body` runs: the same
     weights, trained through `self.body`."""
     children = cls.root.members.children
