@@ -22,6 +22,7 @@ from .engine.findings import Finding, Severity
 from .engine.params import totals
 from .engine.source import Position, Range
 from .files import UsageError, discover, read_source
+from .reporting import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -95,6 +96,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     resolver = project.resolver(blocking=True)
     fixing = args.fix or args.unsafe_fixes or args.diff
     all_findings: list[Finding] = []
+    sources: dict[str, str] = {}  # shown path -> the text the findings were made in
     fixed_count = 0
     changed_files = 0
     for path in _discover(args.paths):
@@ -122,37 +124,53 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             findings = analyze(text, shown, config, resolver).findings
         project.note_reads(shown, text)
+        sources[shown] = result.text if fixing and not args.diff else text
         all_findings.extend(findings)
     all_findings = project.without_used_elsewhere(all_findings)
     if args.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN
-    if args.format == "json":
-        json.dump([f.to_json() for f in all_findings], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+    report = _report(args, all_findings, sources, fixed_count, fixing)
+    if args.output_file:
+        try:
+            Path(args.output_file).write_text(report, encoding="utf-8")
+        except OSError as error:
+            print(f"error: cannot write {args.output_file}: {error}", file=sys.stderr)
+            return EXIT_ERROR
     else:
-        for f in all_findings:
-            marker = " [*]" if f.fix is not None and f.fix.safe else ""
-            line, col = f.range.start.line + 1, f.range.start.character + 1
-            print(f"{f.path}:{line}:{col}: {f.code}{marker} {f.message}")
-        _print_summary(all_findings, fixed_count, fixing)
-    return EXIT_FINDINGS if all_findings else EXIT_CLEAN
+        sys.stdout.write(report)
+    return EXIT_FINDINGS if all_findings and not args.exit_zero else EXIT_CLEAN
 
 
-def _print_summary(findings: list[Finding], fixed: int, fixing: bool) -> None:
-    if fixed:
-        print(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.")
-    if not findings:
-        print("All checks passed.")
-        return
-    n = len(findings)
-    safe = sum(1 for f in findings if f.fix is not None and f.fix.safe)
-    unsafe = sum(1 for f in findings if f.fix is not None and not f.fix.safe)
-    line = f"Found {n} finding{'s' if n != 1 else ''}."
-    if safe and not fixing:
-        line += f" {safe} fixable with --fix."
-    if unsafe:
-        line += f" {unsafe} more fixable with --unsafe-fixes (review them: they change what the model computes)."
-    print(line)
+def _report(args: argparse.Namespace, findings: list[Finding], sources: dict[str, str], fixed: int, fixing: bool) -> str:
+    """The output of `check` in the chosen format (see reporting.py), ending with a newline."""
+    from . import reporting
+
+    if args.statistics:
+        if args.format == "json":
+            return json.dumps(reporting.statistics(findings), indent=2) + "\n"
+        return "\n".join(reporting.statistics_lines(findings)) + "\n"
+    if args.format == "json":
+        return json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False) + "\n"
+    if args.format == "sarif":
+        from .lsp.settings import DOCS_URL
+        from .project import project_root
+
+        first = Path(args.paths[0]) if args.paths else Path.cwd()
+        log = reporting.sarif(findings, sources, project_root(first), Path.cwd(), DOCS_URL, _fix_edits)
+        return reporting.sarif_text(log) + "\n"
+    if args.format == "github":
+        lines = reporting.github(findings)
+        return "".join(line + "\n" for line in lines)
+    lines = reporting.full(findings, sources) if args.format == "full" else reporting.concise(findings)
+    return "".join(line + "\n" for line in [*lines, *reporting.summary(findings, fixed, fixing)])
+
+
+def _fix_edits(finding: Finding):
+    """A finding's fix edits for SARIF; a fix that fails to compute is left out, not fatal."""
+    try:
+        return finding.fix.edits()
+    except Exception:  # noqa: BLE001 - a fix is a bonus in a report
+        return None
 
 
 def _write_preserving_encoding(path: Path, text: str) -> None:
@@ -302,7 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="report findings in files and folders")
     check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=FORMATS, default="text",
+                       help="text/concise: one line per finding; full: with the source line; json; github: GitHub Actions "
+                       "annotations; sarif: SARIF 2.1.0 (GitHub code scanning)")
+    check.add_argument("--output-file", "-o", metavar="PATH", help="write the report to this file instead of standard output")
+    check.add_argument("--exit-zero", action="store_true", help="exit with 0 even when there are findings")
+    check.add_argument("--statistics", action="store_true", help="show how many findings each rule made, not the findings")
     check.add_argument("--select", help="comma-separated rule codes or prefixes to report (default: all)")
     check.add_argument("--ignore", help="comma-separated rule codes or prefixes to leave out")
     check.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
