@@ -239,3 +239,114 @@ def test_the_pre_commit_hooks_of_this_repository(tmp_path):
     assert fixing.returncode == 1 and "files were modified by this hook" in fixing.stdout
     assert "nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10))" in (repo / "seq.py").read_text()
     assert hook("torchwire-fix").returncode == 0
+
+
+# ---------------------------------------------------------------------- jobs and cache
+
+LAYERS = """\
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+MODEL = """\
+import torch.nn as nn
+
+from layers import Block
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [Block(4) for _ in range(2)]
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+"""
+
+
+@pytest.fixture
+def blocks_project(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'm'\n")
+    (tmp_path / "layers.py").write_text(LAYERS)
+    (tmp_path / "model.py").write_text(MODEL)
+    for i in range(3):  # more files than jobs
+        shutil.copy(EXAMPLES / "seed_1_discarded_outputs.py", tmp_path / f"seed_{i}.py")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_results_are_the_same_whatever_the_number_of_jobs(capsys, blocks_project):
+    outputs = {jobs: run(capsys, "check", "--no-cache", "--jobs", jobs, "--format", "json", ".")[1] for jobs in ("1", "2", "3")}
+    assert outputs["1"] == outputs["2"] == outputs["3"]
+    assert [(Path(f["path"]).name, f["code"]) for f in json.loads(outputs["1"])] == [
+        ("model.py", "TW201"), *[(f"seed_{i}.py", code) for i in range(3) for code in ("TW103", "TW101")]]
+    assert not (blocks_project / ".torchwire_cache").exists()
+
+
+def test_a_cached_result_follows_the_imported_block(capsys, blocks_project):
+    first = run(capsys, "check", "--format", "json", ".")[1]
+    cache = blocks_project / ".torchwire_cache"
+    assert (cache / "CACHEDIR.TAG").is_file() and (cache / ".gitignore").read_text().endswith("*\n")
+    assert run(capsys, "check", "--format", "json", ".")[1] == first  # from the cache
+    # Block stops being a module: the plain list in model.py (unchanged) is fine now.
+    (blocks_project / "layers.py").write_text(LAYERS.replace("class Block(nn.Module):", "class Block:").replace(
+        "        super().__init__()\n        self.fc = nn.Linear(d, d)\n", "        self.d = d\n").replace("self.fc(x)", "x"))
+    after = json.loads(run(capsys, "check", "--format", "json", ".")[1])
+    assert "TW201" not in [f["code"] for f in after] and len(after) == 6
+    assert after == json.loads(run(capsys, "check", "--no-cache", "--format", "json", ".")[1])
+
+
+def test_touching_one_file_analyses_it_and_its_users_only(blocks_project):
+    from torchwire.checking import ResultCache, Task, run_tasks
+    from torchwire.config import Config
+    from torchwire.project import Project
+
+    names = ["layers.py", "model.py", "seed_0.py", "seed_1.py", "seed_2.py"]
+
+    def one_run() -> tuple[int, int]:
+        cache = ResultCache(blocks_project / ".torchwire_cache")
+        project = Project(str(blocks_project))
+        tasks = [Task(name, name, (blocks_project / name).read_text(), Config(), False) for name in names]
+        keys = [cache.key(task, None) for task in tasks]
+        missing = [(task, key) for task, key in zip(tasks, keys) if cache.get(key) is None]
+        for (task, key), result in zip(missing, run_tasks([t for t, _ in missing], 1, project, str(blocks_project), None)):
+            cache.put(key, result)
+        return cache.hits, cache.misses
+
+    assert one_run() == (0, 5)
+    assert one_run() == (5, 0)
+    os.utime(blocks_project / "seed_1.py", (1, 1))  # touched, not changed: still a hit
+    assert one_run() == (5, 0)
+    (blocks_project / "layers.py").write_text(LAYERS.replace("nn.Linear(d, d)", "nn.Linear(d, 2 * d)"))
+    assert one_run() == (3, 2)  # layers.py itself, and model.py, which imports it
+
+
+def test_cache_dir_option_and_environment_variable(capsys, blocks_project, tmp_path_factory, monkeypatch):
+    chosen = tmp_path_factory.mktemp("chosen")
+    run(capsys, "check", "--cache-dir", str(chosen), ".")
+    assert any(chosen.rglob("*.json")) and not (blocks_project / ".torchwire_cache").exists()
+    from_env = tmp_path_factory.mktemp("env")
+    monkeypatch.setenv("TORCHWIRE_CACHE_DIR", str(from_env))
+    run(capsys, "check", ".")
+    assert any(from_env.rglob("*.json")) and not (blocks_project / ".torchwire_cache").exists()
+
+
+def test_two_runs_may_share_a_cache(blocks_project):
+    command = [sys.executable, "-m", "torchwire", "check", "--format", "json", "--jobs", "1", "."]
+    runs = [subprocess.Popen(command, cwd=blocks_project, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=300)[0] for p in runs]
+    fresh = subprocess.run([*command, "--no-cache"], cwd=blocks_project, capture_output=True, text=True).stdout
+    assert outputs == [fresh] * 3
+    again = subprocess.run(command, cwd=blocks_project, capture_output=True, text=True).stdout
+    assert again == fresh
+    assert not list((blocks_project / ".torchwire_cache").rglob(".tmp-*"))

@@ -22,6 +22,7 @@ from .engine.findings import Finding, Severity
 from .engine.params import totals
 from .engine.source import Position, Range
 from .files import UsageError, discover, read_source
+from .checking import Task
 from .reporting import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -95,8 +96,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     project = _project(args)
     resolver = project.resolver(blocking=True)
     fixing = args.fix or args.unsafe_fixes or args.diff
-    all_findings: list[Finding] = []
     sources: dict[str, str] = {}  # shown path -> the text the findings were made in
+    per_file: list[list[Finding] | Task] = []  # in the order of the files: findings, or a task to run
+    tasks: list[Task] = []
     fixed_count = 0
     changed_files = 0
     for path in _discover(args.paths):
@@ -104,28 +106,32 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             text = read_source(path)
         except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
-            all_findings.append(_io_error(shown, error))
+            per_file.append([_io_error(shown, error)])
             continue
         config = config_for(path, overrides)
-        if fixing:
-            from .fixes.apply import fix_text
-
-            result = fix_text(text, shown, config, unsafe=args.unsafe_fixes, resolver=resolver)
-            if result.text != text:
-                changed_files += 1
-                fixed_count += len(result.applied)
-                if args.diff:
-                    sys.stdout.writelines(
-                        difflib.unified_diff(text.splitlines(True), result.text.splitlines(True), f"a/{shown}", f"b/{shown}")
-                    )
-                else:
-                    _write_preserving_encoding(path, result.text)
-            findings = result.analysis.findings if not args.diff else analyze(text, shown, config, resolver).findings
-        else:
-            findings = analyze(text, shown, config, resolver).findings
         project.note_reads(shown, text)
-        sources[shown] = result.text if fixing and not args.diff else text
-        all_findings.extend(findings)
+        sources[shown] = text
+        if not fixing:
+            tasks.append(Task(str(path), shown, text, config, with_edits=args.format == "sarif" and not args.statistics))
+            per_file.append(tasks[-1])
+            continue
+        from .fixes.apply import fix_text
+
+        result = fix_text(text, shown, config, unsafe=args.unsafe_fixes, resolver=resolver)
+        if result.text != text:
+            changed_files += 1
+            fixed_count += len(result.applied)
+            if args.diff:
+                sys.stdout.writelines(
+                    difflib.unified_diff(text.splitlines(True), result.text.splitlines(True), f"a/{shown}", f"b/{shown}")
+                )
+            else:
+                _write_preserving_encoding(path, result.text)
+        per_file.append(result.analysis.findings if not args.diff else analyze(text, shown, config, resolver).findings)
+        if not args.diff:
+            sources[shown] = result.text
+    done = _run_checks(args, project, tasks)
+    all_findings = [f for entry in per_file for f in (done[id(entry)] if isinstance(entry, Task) else entry)]
     all_findings = project.without_used_elsewhere(all_findings)
     if args.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN
@@ -139,6 +145,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report)
     return EXIT_FINDINGS if all_findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _run_checks(args: argparse.Namespace, project, tasks: list[Task]) -> dict[int, list[Finding]]:
+    """id(task) -> its findings: from the cache where it has them, else analysed on
+    `--jobs` cores (all by default), then cached."""
+    from .checking import ResultCache, cache_directory, default_jobs, run_tasks
+
+    cache = None if args.no_cache else ResultCache(cache_directory(args.cache_dir, Path(project.root or Path.cwd())))
+    done: dict[int, list[Finding]] = {}
+    missing: list[tuple[Task, str | None]] = []
+    for task in tasks:
+        key = cache.key(task, args.python) if cache is not None else None
+        hit = cache.get(key) if key is not None else None
+        if hit is not None:
+            done[id(task)] = hit.findings
+        else:
+            missing.append((task, key))
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    results = run_tasks([task for task, _ in missing], jobs, project, project.root, args.python)
+    for (task, key), result in zip(missing, results):
+        done[id(task)] = result.findings
+        if cache is not None and key is not None:
+            cache.put(key, result)
+    return done
 
 
 def _report(args: argparse.Namespace, findings: list[Finding], sources: dict[str, str], fixed: int, fixing: bool) -> str:
@@ -313,6 +343,13 @@ def rule_markdown(rule) -> str:
 # ---------------------------------------------------------------------- main
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="torchwire", description="Finds PyTorch module wiring bugs statically.")
     parser.add_argument("--version", action="version", version=f"torchwire {__version__}")
@@ -326,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output-file", "-o", metavar="PATH", help="write the report to this file instead of standard output")
     check.add_argument("--exit-zero", action="store_true", help="exit with 0 even when there are findings")
     check.add_argument("--statistics", action="store_true", help="show how many findings each rule made, not the findings")
+    check.add_argument("--jobs", "-j", type=_positive, metavar="N", help="analyse on N cores (default: all)")
+    check.add_argument("--no-cache", action="store_true", help="analyse every file, and keep no results")
+    check.add_argument("--cache-dir", metavar="PATH",
+                       help="where results are kept (default: $TORCHWIRE_CACHE_DIR, else .torchwire_cache/ at the project root)")
     check.add_argument("--select", help="comma-separated rule codes or prefixes to report (default: all)")
     check.add_argument("--ignore", help="comma-separated rule codes or prefixes to leave out")
     check.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
