@@ -350,3 +350,17 @@ def test_two_runs_may_share_a_cache(blocks_project):
     again = subprocess.run(command, cwd=blocks_project, capture_output=True, text=True).stdout
     assert again == fresh
     assert not list((blocks_project / ".torchwire_cache").rglob(".tmp-*"))
+
+
+def test_without_worker_processes_check_runs_on_one_core(capsys, blocks_project, monkeypatch):
+    import torchwire.checking
+
+    expected = run(capsys, "check", "--no-cache", "--jobs", "1", "--format", "json", ".")[1]
+
+    def no_semaphores():
+        raise OSError("[Errno 38] Function not implemented")
+
+    monkeypatch.setattr(torchwire.checking, "_context", no_semaphores)
+    code, out, err = run(capsys, "check", "--no-cache", "--jobs", "2", "--format", "json", ".")
+    assert (code, out) == (1, expected)
+    assert err == "warning: cannot run 2 jobs ([Errno 38] Function not implemented); analysing on one core\n"

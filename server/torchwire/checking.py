@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,10 +137,13 @@ def run_tasks(tasks: list[Task], jobs: int, project, root: str | None, python: s
     one task is left), else in `jobs` worker processes."""
     if jobs <= 1 or len(tasks) < MIN_PARALLEL:
         return [check_text(task, project) for task in tasks]
-    context = _context()
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
-                             initializer=_start_worker, initargs=(root, python)) as pool:
-        return list(pool.map(_run_in_worker, tasks, chunksize=1))
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=_context(),
+                                 initializer=_start_worker, initargs=(root, python)) as pool:
+            return list(pool.map(_run_in_worker, tasks, chunksize=1))
+    except (OSError, BrokenProcessPool) as error:  # no semaphores in a container, a worker killed
+        print(f"warning: cannot run {jobs} jobs ({error or type(error).__name__}); analysing on one core", file=sys.stderr)
+        return [check_text(task, project) for task in tasks]
 
 
 def _context():
