@@ -10,3 +10,10 @@ import pytest
 def package_index(tmp_path_factory):
     os.environ["TORCHWIRE_INDEX_DIR"] = str(tmp_path_factory.mktemp("package-index"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def result_cache(tmp_path_factory, monkeypatch):
+    """`check`'s result cache in a folder of each test's own: the source tree stays clean and a
+    test analyses what it checks (the cache's own tests choose their folder)."""
+    monkeypatch.setenv("TORCHWIRE_CACHE_DIR", str(tmp_path_factory.mktemp("result-cache")))

@@ -120,13 +120,13 @@ def test_fingerprints_survive_edits_elsewhere_and_tell_twins_apart(capsys, proje
     path = project / "models" / "seed.py"
     path.write_text("# a comment typed at the top\n\n" + path.read_text())
     after = {r["ruleId"]: r["partialFingerprints"] for r in sarif_of(capsys, "models/seed.py")["runs"][0]["results"]}
-    assert before == after and len(set(json.dumps(v) for v in after.values())) == 2
+    assert before == after and list(after) == ["TW101"]
     # The same bug twice in one file: two results, two fingerprints.
     twice = path.read_text() + "\n\n" + (EXAMPLES / "seed_1_discarded_outputs.py").read_text().split("\n\n\n", 1)[1].replace(
         "class MLP", "class MLP2")
     path.write_text(twice)
     prints = [json.dumps(r["partialFingerprints"]) for r in sarif_of(capsys, "models/seed.py")["runs"][0]["results"]]
-    assert len(prints) == 4 and len(set(prints)) == 4
+    assert len(prints) == 2 and len(set(prints)) == 2
 
 
 def test_github_annotations(capsys, project):
@@ -137,9 +137,6 @@ def test_github_annotations(capsys, project):
         "::error file=models/head.py,line=8,endLine=10,title=TW204::`nn.Sequential` takes modules as separate arguments, "
         "not a list: this raises `TypeError: list is not a Module subclass`. Pass the modules themselves: "
         "`nn.Sequential(a, b)` or `nn.Sequential(*layers)`.",
-        "::warning file=models/seed.py,line=17,col=22,endLine=17,endColumn=33,title=TW103::`forward` returns its input `x` "
-        "unchanged: the outputs of the 3 modules of `self.layers` (nn.ModuleList) never reach the return value, so they "
-        "have no effect on the result and their weights never learn.",
         "::warning file=models/seed.py,line=18,col=13,endLine=18,endColumn=21,title=TW101::The output of `layer(x)` is "
         "thrown away: calling a module returns a new tensor and leaves `x` unchanged, so the modules of `self.layers` "
         "(nn.ModuleList) have no effect here. A ModuleList does not chain its modules: write `x = layer(x)`.",
@@ -173,27 +170,26 @@ def test_full_shows_the_line_and_a_caret_under_the_range(capsys, project):
         "  |                     ^^^^^^^^^^^^^^^ (and 2 more lines)",
         "  = fix: Pass the modules as separate arguments",
     ]
-    assert lines[-1] == "Found 3 findings. 1 fixable with --fix. 1 more fixable with --unsafe-fixes (review them: they change what the model computes)."
+    assert lines[-1] == "Found 2 findings. 1 fixable with --fix. 1 more fixable with --unsafe-fixes (review them: they change what the model computes)."
 
 
 def test_concise_is_one_line_per_finding(capsys, project):
     _, concise, _ = run(capsys, "check", "--format", "concise", "models/seed.py")
     _, text, _ = run(capsys, "check", "models/seed.py")
-    assert concise == text and len(concise.splitlines()) == 3
+    assert concise == text and len(concise.splitlines()) == 2
 
 
 def test_statistics_exit_zero_and_output_file(capsys, project):
     code, out, _ = run(capsys, "check", "--statistics", ".")
     assert code == 1
     assert out.splitlines() == [  # most frequent first, then by code
-        "2\tTW204\t[*] container-misbuilt", "1\tTW101\tmodule-output-discarded", "1\tTW103\tmodule-output-never-used",
-        "Found 4 findings.",
+        "2\tTW204\t[*] container-misbuilt", "1\tTW101\tmodule-output-discarded", "Found 3 findings.",
     ]
     code, out, _ = run(capsys, "check", "--statistics", "--format", "json", ".")
     assert json.loads(out)[0] == {"code": "TW204", "name": "container-misbuilt", "count": 2, "fixable": 2}
     code, out, _ = run(capsys, "check", "--exit-zero", "--format", "sarif", "--output-file", "report.sarif", ".")
     assert (code, out) == (0, "")
-    assert len(json.loads((project / "report.sarif").read_text())["runs"][0]["results"]) == 4
+    assert len(json.loads((project / "report.sarif").read_text())["runs"][0]["results"]) == 3
 
 
 # ---------------------------------------------------------------------- pre-commit
@@ -289,11 +285,12 @@ def test_results_are_the_same_whatever_the_number_of_jobs(capsys, blocks_project
     outputs = {jobs: run(capsys, "check", "--no-cache", "--jobs", jobs, "--format", "json", ".")[1] for jobs in ("1", "2", "3")}
     assert outputs["1"] == outputs["2"] == outputs["3"]
     assert [(Path(f["path"]).name, f["code"]) for f in json.loads(outputs["1"])] == [
-        ("model.py", "TW201"), *[(f"seed_{i}.py", code) for i in range(3) for code in ("TW103", "TW101")]]
+        ("model.py", "TW201"), *[(f"seed_{i}.py", "TW101") for i in range(3)]]
     assert not (blocks_project / ".torchwire_cache").exists()
 
 
-def test_a_cached_result_follows_the_imported_block(capsys, blocks_project):
+def test_a_cached_result_follows_the_imported_block(capsys, blocks_project, monkeypatch):
+    monkeypatch.delenv("TORCHWIRE_CACHE_DIR")  # the default place
     first = run(capsys, "check", "--format", "json", ".")[1]
     cache = blocks_project / ".torchwire_cache"
     assert (cache / "CACHEDIR.TAG").is_file() and (cache / ".gitignore").read_text().endswith("*\n")
@@ -302,7 +299,7 @@ def test_a_cached_result_follows_the_imported_block(capsys, blocks_project):
     (blocks_project / "layers.py").write_text(LAYERS.replace("class Block(nn.Module):", "class Block:").replace(
         "        super().__init__()\n        self.fc = nn.Linear(d, d)\n", "        self.d = d\n").replace("self.fc(x)", "x"))
     after = json.loads(run(capsys, "check", "--format", "json", ".")[1])
-    assert "TW201" not in [f["code"] for f in after] and len(after) == 6
+    assert "TW201" not in [f["code"] for f in after] and len(after) == 3
     assert after == json.loads(run(capsys, "check", "--no-cache", "--format", "json", ".")[1])
 
 
@@ -332,6 +329,7 @@ def test_touching_one_file_analyses_it_and_its_users_only(blocks_project):
 
 
 def test_cache_dir_option_and_environment_variable(capsys, blocks_project, tmp_path_factory, monkeypatch):
+    monkeypatch.delenv("TORCHWIRE_CACHE_DIR")
     chosen = tmp_path_factory.mktemp("chosen")
     run(capsys, "check", "--cache-dir", str(chosen), ".")
     assert any(chosen.rglob("*.json")) and not (blocks_project / ".torchwire_cache").exists()
@@ -341,7 +339,8 @@ def test_cache_dir_option_and_environment_variable(capsys, blocks_project, tmp_p
     assert any(from_env.rglob("*.json")) and not (blocks_project / ".torchwire_cache").exists()
 
 
-def test_two_runs_may_share_a_cache(blocks_project):
+def test_two_runs_may_share_a_cache(blocks_project, monkeypatch):
+    monkeypatch.delenv("TORCHWIRE_CACHE_DIR")
     command = [sys.executable, "-m", "torchwire", "check", "--format", "json", "--jobs", "1", "."]
     runs = [subprocess.Popen(command, cwd=blocks_project, stdout=subprocess.PIPE, text=True) for _ in range(3)]
     outputs = [p.communicate(timeout=300)[0] for p in runs]

@@ -81,12 +81,12 @@
     (tw-log "connected: %S" (process-command (jsonrpc--process (eglot-current-server))))
 
     ;; 1. The diagnostic, in Emacs' own units: buffer positions.
-;; Two: the dropped output (TW101) and its consequence for forward (TW103, on the loop).
-    (tw-wait "diagnostics" (lambda () (>= (length eglot--diagnostics) 2)))
+;; One: the dropped output (TW101), reported once.
+    (tw-wait "diagnostics" (lambda () (>= (length eglot--diagnostics) 1)))
     (dolist (d eglot--diagnostics)
       (tw-log "diagnostic %d-%d %s" (flymake-diagnostic-beg d) (flymake-diagnostic-end d)
               (flymake-diagnostic-text d)))
-    (tw-check (= (length eglot--diagnostics) 2) "expected two diagnostics, got %d" (length eglot--diagnostics))
+    (tw-check (= (length eglot--diagnostics) 1) "expected one diagnostic, got %d" (length eglot--diagnostics))
     (let* ((diag (seq-find (lambda (d) (equal (plist-get (tw-lsp-diagnostic d) :code) "TW101"))
                            eglot--diagnostics))
            (lsp (tw-lsp-diagnostic diag))

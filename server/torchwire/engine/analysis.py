@@ -42,6 +42,7 @@ class RuleContext:
 
     doc: Document
     scope: set[int] | None = None  # ids of top-level statements to analyse; None: all
+    config: Config | None = None  # the rules that run (None: all)
     _flows: dict[int, dict[str, MethodFlow]] = field(default_factory=dict)
 
     @property
@@ -55,6 +56,10 @@ class RuleContext:
     @property
     def file(self) -> FileContext:
         return self.doc.file
+
+    def enabled(self, code: str) -> bool:
+        """Whether rule `code` runs: a rule that another reports better leaves it to that one."""
+        return self.config is None or self.config.enabled(code)
 
     def in_scope(self, top: ast.stmt) -> bool:
         return self.scope is None or id(top) in self.scope
@@ -162,6 +167,7 @@ def run_rules(ctx: RuleContext, config: Config) -> list[Finding]:
     from ..rules import ALL_RULES
 
     findings: list[Finding] = []
+    ctx.config = config
     for rule in ALL_RULES:
         if not config.enabled(rule.code):
             continue

@@ -17,7 +17,8 @@ class SameInputLastOutput(Rule):
     ## What it does
     Flags a loop over a container (`for layer in self.layers: y = layer(x)`) that passes every
     module the same input (the input is never reassigned in the loop) and overwrites the output
-    each time (not accumulated with `+=`, appended, or merged).
+    each time (not accumulated with `+=`, appended, or merged), when the last output is then
+    used; when it is not, all of them are lost and TW103 reports it (one finding per cause).
 
     ## Why is this bad?
     Every module runs, but only the last one's output survives the loop: the others cost time
@@ -131,6 +132,8 @@ class Net(nn.Module):
             for flow in ctx.forward_flows(cls):
                 for site in flow.calls:
                     names = _same_input_last_output(site)
+                    if names is not None and site.id not in flow.escaped and ctx.enabled("TW103"):
+                        continue  # the last output is lost too: TW103 says so, one finding per cause
                     if names is not None:
                         yield self.finding(ctx, site.node, _message(site, *names), _fix(ctx, site, *names))
 

@@ -23,13 +23,14 @@ class OutputNeverUsed(Rule):
     The module runs (and costs time and memory) but has no effect on what the model computes:
     its weights get no gradient and never learn. Usually an output was assigned to the wrong
     name, or the chain `x = layer(x)` was forgotten. Unknown calls count as uses, so the rule
-    stays silent when in doubt.
+    stays silent when in doubt. A call made as a statement of its own (`layer(x)`) is TW101's:
+    one finding per cause.
 
     ## Example
     ```python
     def forward(self, x):
         for layer in self.layers:
-            layer(x)
+            h = layer(x)
         return x
     ```
 
@@ -42,7 +43,8 @@ class OutputNeverUsed(Rule):
     ```
 
     ## Fix safety
-    No fix of its own: the fix of the call that drops the output (TW101, TW102) resolves it.
+    No fix: where the lost output should go (the next layer, the return value) is for the
+    author to say.
     """
 
     code = "TW103"
@@ -52,6 +54,20 @@ class OutputNeverUsed(Rule):
     fix_safety = "none"
 
     VALID = [
+        # Each call drops its output: TW101 reports them, this rule does not repeat it.
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 10)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            layer(x)
+        return x
+""",
         """
 import torch
 import torch.nn as nn
@@ -96,7 +112,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         for layer in self.layers:
-            layer(x)
+            h = layer(x)
         return x
 """,
             flags="self.layers",
@@ -159,6 +175,8 @@ class Net(nn.Module):
                 for sites in _groups(flow).values():
                     if any(site.id in flow.escaped for site in sites) or not sites[0].ref.output_matters():
                         continue
+                    if all(site.bare for site in sites) and ctx.enabled("TW101"):
+                        continue  # every call drops its output: TW101 reports each, one finding per cause
                     node = _where(sites[0])
                     yield self.finding(ctx, node, _message(flow, sites))
 
