@@ -9,7 +9,7 @@ import pytest
 from torchwire.engine.analysis import analyze
 from torchwire.engine.source import Position, Range, SourceText
 from torchwire.fixes.edits import apply_edits
-from torchwire.rules import ALL_RULES
+from torchwire.rules import ALL_RULES, RULES_BY_CODE
 
 VALID = [(rule.code, i, example) for rule in ALL_RULES for i, example in enumerate(rule.VALID)]
 INVALID = [(rule.code, i, example) for rule in ALL_RULES for i, example in enumerate(rule.INVALID)]
@@ -59,3 +59,24 @@ def test_rule_documents_itself(rule):
     assert rule.fix_safety in ("safe", "unsafe", "none")
     if rule.fix_safety == "none":
         assert all(example.fixed is None for example in rule.INVALID)
+
+
+@pytest.mark.parametrize("example", [e for e in RULES_BY_CODE["TW208"].INVALID if e.fixed is not None], ids=["module", "buffer"])
+def test_tw208_quotes_what_pytorch_raises_and_its_fix_builds(example):
+    """The example raises in real PyTorch with the error the message quotes; the fixed code
+    builds. (The rule's own examples are run here, never the code being analysed.)"""
+    import torch  # noqa: F401
+
+    finding = next(f for f in analyze(example.code, "example.py").findings if f.code == "TW208")
+    quoted = finding.message.split("raises `")[1].split("`")[0]
+    classes = lambda namespace: [v for v in namespace.values() if isinstance(v, type) and v.__module__ == "example"]  # noqa: E731
+    namespace = {"__name__": "example"}
+    exec(compile(example.code, "example.py", "exec"), namespace)
+    (cls,) = classes(namespace)
+    with pytest.raises(AttributeError) as raised:
+        cls(4)
+    assert f"AttributeError: {raised.value}" == quoted
+    namespace = {"__name__": "example"}
+    exec(compile(example.fixed, "example.py", "exec"), namespace)
+    (cls,) = classes(namespace)
+    cls(4)

@@ -305,6 +305,8 @@ class DocumentAnalyzer:
             file.source, file.tree = source, tree
         else:
             file = FileContext(source, tree, self.resolver)
+            if self.doc is not None:
+                self.doc.file.dispose()  # the last version's model: nothing reads it again
         if self.doc is None:
             self.doc = Document(source, tree, file)
         else:  # in place: fixes of findings kept from earlier versions read the current text

@@ -40,8 +40,8 @@ FIX_ALL = "source.fixAll.torchwire"
 SWITCH_INTERVAL = 0.0005  # seconds; see serve()
 IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up work may go on
 IDLE_CHECK = 0.25  # seconds between checks for that
-GC_PERIOD = 10.0  # seconds at least between two full garbage collections
-GC_FORCE_AFTER = 100  # middle-generation collections that force a full one, idle or not
+GC_QUIET = 0.3  # seconds without a change before a full garbage collection
+GC_FORCE_AFTER = 10  # middle-generation collections that bring one on while the user types
 SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -313,16 +313,19 @@ def _idle(ls: TorchwireServer) -> bool:
 async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
     """Full garbage collections scan every object, the trees of the package files read
     included: 200 ms once transformers' base classes are in. Python starts them in the middle
-    of whatever allocates (a keystroke's parse); here they wait for a quiet moment, or for
-    GC_FORCE_AFTER collections of the younger generations while the user never stops."""
+    of whatever allocates (a keystroke's parse); here they run between analyses, after a short
+    pause in the typing, or after GC_FORCE_AFTER collections of the younger generations."""
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 10**9)  # no automatic full collection
     while True:
         await asyncio.sleep(IDLE_CHECK)
         since = gc.get_count()[2]  # collections of the middle generation since the last full one
-        if since and (_idle(ls) or since >= GC_FORCE_AFTER):
+        analysing = any(e.running or e.pending is not None for e in ls.state.documents.values())
+        quiet = time.monotonic() - ls.state.last_change >= GC_QUIET
+        # Between analyses, not while the background looks up imports: jedi's trees are cyclic
+        # garbage, hundreds of MB of it if left for a quiet moment that never comes.
+        if since and not analysing and (quiet or since >= GC_FORCE_AFTER):
             gc.collect()
-            await asyncio.sleep(GC_PERIOD)
 
 
 def _load_fixes() -> None:
