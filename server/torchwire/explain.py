@@ -169,6 +169,15 @@ NOTES = {
 
 
 def member_summary(cls: ModuleClass, attr: str) -> str | None:
+    """The hover of `self.<attr>` in `cls` (computed once per class: the server may have
+    asked already, while the editor was idle)."""
+    key = ("member", attr)
+    if key not in cls.answers:
+        cls.answers[key] = _member_summary(cls, attr)
+    return cls.answers[key]
+
+
+def _member_summary(cls: ModuleClass, attr: str) -> str | None:
     members = cls.root.members
     slot = members.children.get(attr)
     if slot is not None and isinstance(slot.value, ModuleVal):

@@ -52,6 +52,7 @@ class ModuleClass:
     constructions: dict = field(default_factory=dict, repr=False)  # see reuse.py
     defaults_built: dict = field(default_factory=dict, repr=False)  # label -> this config built at its defaults
     assumed_configs: dict = field(default_factory=dict, repr=False)  # parameter -> config read at its defaults
+    answers: dict = field(default_factory=dict, repr=False)  # questions asked about it (hover texts), memoized
 
     @property
     def local_bases(self) -> list["ModuleClass"]:
@@ -291,6 +292,7 @@ class FileContext:
             cls._bases = []
             cls.constructions.clear()
             cls.defaults_built.clear()
+            cls.answers.clear()
         for table in (self.classes, self.instances, self.observations, self._globals_cache):
             table.clear()
         self.all_classes = []

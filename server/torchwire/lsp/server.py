@@ -41,6 +41,7 @@ SWITCH_INTERVAL = 0.0005  # seconds; see serve()
 IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up work may go on
 IDLE_CHECK = 0.25  # seconds between checks for that
 GC_QUIET = 0.3  # seconds without a change before a full garbage collection
+GC_PERIOD = 5.0  # seconds at least between two full garbage collections
 GC_FORCE_AFTER = 10  # middle-generation collections that bring one on while the user types
 SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
 SEVERITIES = {
@@ -64,6 +65,7 @@ class OpenDocument:
     # A cancelled request stops waiting, but its worker thread runs on: the analyzer and the
     # document it updates are guarded in the thread too.
     busy: threading.Lock = field(default_factory=threading.Lock)
+    warming: asyncio.Task | None = None  # the hovers computed ahead, once the editor is quiet
 
     def locked(self, work):
         def run():
@@ -278,6 +280,7 @@ async def publish(ls: TorchwireServer, uri: str) -> None:
     if analysis is None or not _current(ls, uri, analysis):
         return  # a result for an older version: dropped, the newer one publishes
     _publish_current(ls, uri, entry)
+    _warm_hovers_when_idle(ls, uri, entry)
     if ls.state.project is not None and uri.startswith("file:"):
         # What this file reads of other objects (for TW302 elsewhere): after publishing, off
         # the keystroke path.
@@ -294,6 +297,46 @@ def _publish_current(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, entry.analysis), version=entry.version)
     )
+
+
+def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None:
+    """Once the editor is quiet, compute the hover of every attribute of the document's module
+    classes, one at a time, stopping when the document changes: the first hover on a big
+    table (`self.model`, 2,000 rows) is then a lookup, not 50 ms of work."""
+    if entry.warming is not None:
+        entry.warming.cancel()
+    analysis = entry.analysis
+    if analysis is None or analysis.file is None:
+        return
+
+    def current() -> bool:  # the analysis published last (a refresh publishes the same version anew)
+        return ls.state.documents.get(uri) is entry and entry.analysis is analysis and not entry.running
+
+    def warm() -> None:
+        from ..explain import member_summary
+
+        for cls in list(analysis.module_classes):
+            with entry.busy:  # as the analyses run: they move and replace what is read here
+                attributes = _attributes_of(cls) if current() else None
+                if attributes is not None and analysis.queries is not None:
+                    _safely(analysis.queries.flows, cls)  # forward's dataflow, which hovers read too
+            for attr in attributes or ():
+                with entry.busy:
+                    if not current():
+                        return  # changed: the next version warms itself
+                    _safely(member_summary, cls, attr)
+            if attributes is None:
+                return
+
+    entry.warming = asyncio.get_running_loop().create_task(_when_idle(ls, warm))
+
+
+def _attributes_of(cls) -> list[str]:
+    try:
+        members = cls.root.members
+    except Exception:  # a class the analysis could not build: nothing to warm
+        return []
+    return [*members.children, *members.params, *members.buffers, *members.attributes]
 
 
 async def _when_idle(ls: TorchwireServer, work) -> None:
@@ -326,6 +369,7 @@ async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
         # garbage, hundreds of MB of it if left for a quiet moment that never comes.
         if since and not analysing and (quiet or since >= GC_FORCE_AFTER):
             gc.collect()
+            await asyncio.sleep(GC_PERIOD)  # a full collection costs 100s of ms: not back to back
 
 
 def _load_fixes() -> None:
