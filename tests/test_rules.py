@@ -69,7 +69,10 @@ def test_tw208_quotes_what_pytorch_raises_and_its_fix_builds(example):
 
     finding = next(f for f in analyze(example.code, "example.py").findings if f.code == "TW208")
     quoted = finding.message.split("raises `")[1].split("`")[0]
-    classes = lambda namespace: [v for v in namespace.values() if isinstance(v, type) and v.__module__ == "example"]  # noqa: E731
+
+    def classes(namespace: dict) -> list[type]:
+        return [v for v in namespace.values() if isinstance(v, type) and v.__module__ == "example"]
+
     namespace = {"__name__": "example"}
     exec(compile(example.code, "example.py", "exec"), namespace)
     (cls,) = classes(namespace)

@@ -72,14 +72,17 @@ def check_text(task: Task, project) -> Result:
 def _detached(finding: Finding, with_edits: bool) -> Finding:
     if finding.fix is None:
         return finding
-    edits = None
-    if with_edits:
-        try:
-            edits = finding.fix.edits()
-        except Exception:  # noqa: BLE001 - a fix that fails to compute is left out of the report
-            edits = None
+    edits = fix_edits(finding) if with_edits else None
     finding.fix = Fix(finding.fix.title, finding.fix.safe, _Edits(edits), edits)
     return finding
+
+
+def fix_edits(finding: Finding) -> list[TextEdit] | None:
+    """A finding's fix edits; None for a fix that fails to compute (left out of a report)."""
+    try:
+        return finding.fix.edits()
+    except Exception:  # noqa: BLE001 - a fix is a bonus in a report
+        return None
 
 
 def _depends(project, shown: str) -> dict[str, list]:

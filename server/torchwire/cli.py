@@ -186,21 +186,15 @@ def _report(args: argparse.Namespace, findings: list[Finding], sources: dict[str
         from .project import project_root
 
         first = Path(args.paths[0]) if args.paths else Path.cwd()
-        log = reporting.sarif(findings, sources, project_root(first), Path.cwd(), DOCS_URL, _fix_edits)
+        from .checking import fix_edits
+
+        log = reporting.sarif(findings, sources, project_root(first), Path.cwd(), DOCS_URL, fix_edits)
         return reporting.sarif_text(log) + "\n"
     if args.format == "github":
         lines = reporting.github(findings)
         return "".join(line + "\n" for line in lines)
     lines = reporting.full(findings, sources) if args.format == "full" else reporting.concise(findings)
     return "".join(line + "\n" for line in [*lines, *reporting.summary(findings, fixed, fixing)])
-
-
-def _fix_edits(finding: Finding):
-    """A finding's fix edits for SARIF; a fix that fails to compute is left out, not fatal."""
-    try:
-        return finding.fix.edits()
-    except Exception:  # noqa: BLE001 - a fix is a bonus in a report
-        return None
 
 
 def _write_preserving_encoding(path: Path, text: str) -> None:

@@ -207,11 +207,7 @@ class DocumentAnalyzer:
         old_lines = sum(c.lines for c in old[first:last])
         new_lines = sum(c.lines for c in new_chunks)
         delta = new_lines - old_lines
-        for chunk in old[last:]:
-            if delta:
-                chunk.shift(delta)
-                if chunk.findings:
-                    chunk.findings = [_shifted(f, delta) for f in chunk.findings]
+        _shift_all(old[last:], delta)
         # Code that only moved (comments, re-indented continuation lines) means the same: what
         # uses it need not be checked again, only the chunks themselves.
         same_code = _same_code(old[first:last], new_chunks)
@@ -272,11 +268,7 @@ class DocumentAnalyzer:
             chunk.text = "".join(new_lines[starts[k] - start : starts[k + 1] - start])
             chunk.start = starts[k]
         delta = len(new_lines) - len(old_lines)
-        for chunk in old[last:]:
-            if delta:
-                chunk.shift(delta)
-                if chunk.findings:
-                    chunk.findings = [_shifted(f, delta) for f in chunk.findings]
+        _shift_all(old[last:], delta)
         return True
 
     def _dependents(self, names: set[str], dirty: set[int]) -> set[int]:
@@ -391,6 +383,16 @@ def _same_tree(a: ast.AST, b: ast.AST) -> bool:
         elif x != y and not (x is y):
             return False
     return True
+
+
+def _shift_all(chunks: list[Chunk], delta: int) -> None:
+    """Chunks below an edit that added `delta` lines: their trees and findings move down."""
+    if not delta:
+        return
+    for chunk in chunks:
+        chunk.shift(delta)
+        if chunk.findings:
+            chunk.findings = [_shifted(f, delta) for f in chunk.findings]
 
 
 def _shifted(finding: Finding, delta: int) -> Finding:

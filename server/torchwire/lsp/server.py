@@ -347,9 +347,14 @@ async def _when_idle(ls: TorchwireServer, work) -> None:
     await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
 
 
+def _analysing(ls: TorchwireServer) -> bool:
+    """An analysis of some document runs or waits for its debounce."""
+    return any(e.running or e.pending is not None for e in ls.state.documents.values())
+
+
 def _idle(ls: TorchwireServer) -> bool:
     state = ls.state
-    busy = state.resolving or any(e.running or e.pending is not None for e in state.documents.values())
+    busy = state.resolving or _analysing(ls)
     return not busy and time.monotonic() - state.last_change >= IDLE_AFTER
 
 
@@ -363,7 +368,7 @@ async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
     while True:
         await asyncio.sleep(IDLE_CHECK)
         since = gc.get_count()[2]  # collections of the middle generation since the last full one
-        analysing = any(e.running or e.pending is not None for e in ls.state.documents.values())
+        analysing = _analysing(ls)
         quiet = time.monotonic() - ls.state.last_change >= GC_QUIET
         # Between analyses, not while the background looks up imports: jedi's trees are cyclic
         # garbage, hundreds of MB of it if left for a quiet moment that never comes.
