@@ -30,6 +30,7 @@ EXPECTED_EXAMPLE_FINDINGS = [
     ("tw208_module_before_init.py", 15, "TW208"),
     ("tw301_sizes_do_not_chain.py", 14, "TW301"),
     ("tw302_unused_submodule.py", 15, "TW302"),
+    ("notebook_model.ipynb", 10, "TW101"),  # in its third cell (index 2)
 ]
 
 

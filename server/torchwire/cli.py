@@ -10,6 +10,7 @@ import difflib
 import json
 import sys
 import tokenize
+from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -21,8 +22,9 @@ from .engine.analysis import analyze
 from .engine.findings import Finding, Severity
 from .engine.params import totals
 from .engine.source import Position, Range
-from .files import UsageError, discover, read_source
+from .files import UsageError, discover, read_notebook, read_source
 from .checking import Task
+from .notebook import NotebookFile, NotebookModule
 from .reporting import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -91,47 +93,82 @@ def _discover(paths: list[str]):
         )
 
 
+@dataclass
+class _Input:
+    """A file to check: its text as analysed, and for a notebook its cells and their module."""
+
+    text: str
+    notebook: NotebookFile | None = None
+    module: NotebookModule | None = None
+
+    @classmethod
+    def read(cls, path: Path, shown: str) -> "_Input":
+        return cls.of_notebook(read_notebook(path), shown) if path.suffix == ".ipynb" else cls(read_source(path))
+
+    @classmethod
+    def of_notebook(cls, notebook: NotebookFile, shown: str) -> "_Input":
+        module = notebook.module(shown)
+        return cls(module.text, notebook, module)
+
+    def sources(self, shown: str) -> dict[tuple[str, int | None], str]:
+        """The texts its findings are in: the file's, or each cell's."""
+        if self.notebook is None:
+            return {(shown, None): self.text}
+        return {(shown, cell.index): cell.source for cell in self.notebook.cells}
+
+    def place(self, shown: str, line: int) -> tuple[str, int | None, int]:
+        """(path, cell, line in it) of a 0-based line of the analysed text."""
+        located = self.module.to_cell(Position(line, 0)) if self.module is not None else None
+        return (shown, None, line) if located is None else (shown, located[0].cell.index, located[1].line)
+
+    def in_cells(self, findings: list[Finding]) -> list[Finding]:
+        return self.module.findings_in_cells(findings) if self.module is not None else findings
+
+
+READ_ERRORS = (OSError, ValueError, SyntaxError, LookupError)  # ValueError: undecodable, or not a notebook
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     overrides = Config(select=_codes(args.select), ignore=_codes(args.ignore) or [])
     project = _project(args)
     resolver = project.resolver(blocking=True)
     fixing = args.fix or args.unsafe_fixes or args.diff
-    sources: dict[str, str] = {}  # shown path -> the text the findings were made in
-    per_file: list[list[Finding] | Task] = []  # in the order of the files: findings, or a task to run
+    sources: dict[tuple[str, int | None], str] = {}  # (shown path, cell) -> the text the findings were made in
+    per_file: list[list[Finding] | tuple[Task, _Input]] = []  # in the order of the files: findings, or a task to run
     tasks: list[Task] = []
     fixed_count = 0
     changed_files = 0
     for path in _discover(args.paths):
         shown = _display(path)
         try:
-            text = read_source(path)
-        except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
+            document = _Input.read(path, shown)
+        except READ_ERRORS as error:
             per_file.append([_io_error(shown, error)])
             continue
+        text = document.text
         config = config_for(path, overrides)
         project.note_reads(shown, text)
-        sources[shown] = text
+        sources.update(document.sources(shown))
         if not fixing:
             tasks.append(Task(str(path), shown, text, config, with_edits=args.format == "sarif" and not args.statistics))
-            per_file.append(tasks[-1])
+            per_file.append((tasks[-1], document))
             continue
         from .fixes.apply import fix_text
 
         result = fix_text(text, shown, config, unsafe=args.unsafe_fixes, resolver=resolver)
-        if result.text != text:
+        fixed = _fixed_document(path, shown, document, result.text, args.diff)
+        if fixed is not None and fixed.text != text:
             changed_files += 1
             fixed_count += len(result.applied)
-            if args.diff:
-                sys.stdout.writelines(
-                    difflib.unified_diff(text.splitlines(True), result.text.splitlines(True), f"a/{shown}", f"b/{shown}")
-                )
-            else:
-                _write_preserving_encoding(path, result.text)
-        per_file.append(result.analysis.findings if not args.diff else analyze(text, shown, config, resolver).findings)
-        if not args.diff:
-            sources[shown] = result.text
+            same = fixed.text == result.text  # the text the last analysis was of
+            findings = (result.analysis if same else analyze(fixed.text, shown, config, resolver)).findings
+            if not args.diff:
+                sources.update(fixed.sources(shown))
+                per_file.append(fixed.in_cells(findings))
+                continue
+        per_file.append(document.in_cells(analyze(text, shown, config, resolver).findings))
     done = _run_checks(args, project, tasks)
-    all_findings = [f for entry in per_file for f in (done[id(entry)] if isinstance(entry, Task) else entry)]
+    all_findings = [f for entry in per_file for f in (entry[1].in_cells(done[id(entry[0])]) if isinstance(entry, tuple) else entry)]
     all_findings = project.without_used_elsewhere(all_findings)
     if args.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN
@@ -145,6 +182,40 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report)
     return EXIT_FINDINGS if all_findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _fixed_document(path: Path, shown: str, document: _Input, new_text: str, diff: bool) -> _Input | None:
+    """Write (or with `diff`, show) the fixed text; the file as it is now, or None when the
+    fixes could not be applied (in a notebook: they reach across cells or into IPython lines)."""
+    if new_text == document.text:
+        return None
+    if document.notebook is None:
+        if diff:
+            sys.stdout.writelines(difflib.unified_diff(document.text.splitlines(True), new_text.splitlines(True), f"a/{shown}", f"b/{shown}"))
+        else:
+            _write_preserving_encoding(path, new_text)
+        return _Input(new_text)
+    cells = document.module.split(new_text)
+    if not cells:
+        print(f"warning: {shown}: the fixes reach across cells or into IPython lines; none applied", file=sys.stderr)
+        return None
+    if diff:
+        for index, cell_text in sorted(cells.items()):
+            old = document.notebook.cells[index].source
+            name = f"{shown}:cell {index + 1}"
+            sys.stdout.writelines(difflib.unified_diff(_terminated_lines(old), _terminated_lines(cell_text), f"a/{name}", f"b/{name}"))
+    raw = document.notebook.with_sources(cells)
+    if not diff:
+        path.write_bytes(raw.encode("utf-8"))
+    return _Input.of_notebook(NotebookFile(raw), shown)
+
+
+def _terminated_lines(text: str) -> list[str]:
+    """Lines for a diff, the last one ended (a cell's last line has no line end)."""
+    lines = text.splitlines(True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n"
+    return lines
 
 
 def _run_checks(args: argparse.Namespace, project, tasks: list[Task]) -> dict[int, list[Finding]]:
@@ -216,18 +287,18 @@ def cmd_params(args: argparse.Namespace) -> int:
     for path in _discover(args.paths):
         shown = _display(path)
         try:
-            text = read_source(path)
-        except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
+            document = _Input.read(path, shown)
+        except READ_ERRORS as error:
             print(f"{shown}: cannot read: {error}", file=sys.stderr)
             return EXIT_ERROR
-        analysis = analyze(text, shown, Config(select=[]), resolver)
+        analysis = analyze(document.text, shown, Config(select=[]), resolver)
         for cls in analysis.module_classes:
             if args.class_name and cls.name != args.class_name:
                 continue
             found_class = True
             rows = cls.parameters()
             t = totals(rows)
-            reports.append((shown, cls, rows, t))
+            reports.append((document.place(shown, cls.node.lineno - 1), cls, rows, t))
     if project.environment_error:
         print(f"torchwire: {project.environment_error}", file=sys.stderr)
         return EXIT_ERROR
@@ -236,11 +307,12 @@ def cmd_params(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.format == "json":
         out = []
-        for shown, cls, rows, t in reports:
+        for (shown, cell, line), cls, rows, t in reports:
             out.append({
                 "path": shown,
+                **({} if cell is None else {"cell": cell}),
                 "class": cls.name,
-                "line": cls.node.lineno - 1,
+                "line": line,
                 "parameters": [
                     {"name": r.name, "shape": r.shape, "expr": r.expr, "numel": r.numel if isinstance(r.numel, int) else None,
                      "condition": r.condition, "unknown": r.unknown}
@@ -252,10 +324,10 @@ def cmd_params(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_CLEAN
-    for i, (shown, cls, rows, t) in enumerate(reports):
+    for i, ((shown, cell, line), cls, rows, t) in enumerate(reports):
         if i:
             print()
-        print(f"{shown}:{cls.node.lineno}: {cls.name}")
+        print(f"{shown}:{'' if cell is None else f'cell {cell + 1}:'}{line + 1}: {cls.name}")
         if rows:
             print(text_table(rows))
         assumed = cls.assumptions()
@@ -273,16 +345,27 @@ def cmd_hover(args: argparse.Namespace) -> int:
 
     raw, _, col = args.location.rpartition(":")
     path_text, _, line = raw.rpartition(":")
-    if not path_text or not line.isdigit() or not col.isdigit():
-        raise UsageError(f"{args.location}: expected PATH:LINE:COL (1-based)")
+    cell = None
+    if path_text.rpartition(":")[2].startswith("cell "):  # nb.ipynb:cell 3:4:9, as `check` prints
+        path_text, _, cell_text = path_text.rpartition(":")
+        cell = int(cell_text[5:]) - 1 if cell_text[5:].strip().isdigit() and int(cell_text[5:]) > 0 else -1
+    if not path_text or not line.isdigit() or not col.isdigit() or cell == -1:
+        raise UsageError(f"{args.location}: expected PATH:LINE:COL, or NOTEBOOK:cell N:LINE:COL (1-based)")
     path = Path(path_text)
     try:
-        text = read_source(path)
-    except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as error:
+        document = _Input.read(path, _display(path))
+    except READ_ERRORS as error:
         raise UsageError(f"{path_text}: cannot read: {error}") from None
+    position = Position(int(line) - 1, int(col) - 1)
+    if document.module is not None:
+        if cell is None:
+            raise UsageError(f"{args.location}: a notebook needs the cell: {path_text}:cell N:{line}:{col}")
+        position = document.module.to_module(cell, position)
+        if position is None:
+            raise UsageError(f"{args.location}: cell {cell + 1} is not a Python code cell")
     args.paths = [path_text]
-    analysis = analyze(text, _display(path), Config(select=[]), _project(args).resolver(blocking=True))
-    explanation = explain_at(analysis, Position(int(line) - 1, int(col) - 1))
+    analysis = analyze(document.text, _display(path), Config(select=[]), _project(args).resolver(blocking=True))
+    explanation = explain_at(analysis, position)
     if explanation is None:
         print("Nothing to explain here.", file=sys.stderr)
         return EXIT_FINDINGS
@@ -376,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--python", metavar="PATH", help="the interpreter whose installed packages imports resolve to")
     params.set_defaults(run=cmd_params)
 
-    hover = sub.add_parser("hover", help="what the editor's hover shows at PATH:LINE:COL (1-based)")
+    hover = sub.add_parser("hover", help="what the editor's hover shows at PATH:LINE:COL (1-based; in a notebook PATH:cell N:LINE:COL)")
     hover.add_argument("location", metavar="PATH:LINE:COL")
     hover.add_argument("--python", metavar="PATH", help="the interpreter whose installed packages imports resolve to")
     hover.set_defaults(run=cmd_hover)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages"}
+CHECKED_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 class UsageError(Exception):
@@ -16,14 +17,24 @@ class UsageError(Exception):
 
 
 def read_source(path: Path) -> str:
-    """A Python file's text, decoded as Python itself would (BOM, coding cookie)."""
+    """A Python file's text, decoded as Python itself would (BOM, coding cookie); for a
+    notebook, its code cells as one module (see notebook.py)."""
+    if path.suffix == ".ipynb":
+        return read_notebook(path).module(str(path)).text
     data = path.read_bytes()
     encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
     return data.decode(encoding)
 
 
+def read_notebook(path: Path):
+    """An `.ipynb` file (JSON in UTF-8). Raises OSError, UnicodeDecodeError or NotebookError."""
+    from .notebook import NotebookFile
+
+    return NotebookFile(path.read_bytes().decode("utf-8"))
+
+
 def discover(paths: Sequence[str]) -> Iterator[Path]:
-    """Python files under `paths`: recursive, skipping hidden folders, virtual environments and
+    """Python files and notebooks under `paths`: recursive, skipping hidden folders, virtual environments and
     what `.gitignore` files exclude. A file named explicitly is always checked."""
     for raw in paths:
         path = Path(raw)
@@ -69,7 +80,7 @@ def _walk(root: Path) -> Iterator[Path]:
                 if entry.name in SKIPPED_DIRS or (entry_path / "pyvenv.cfg").exists():
                     continue
                 stack.append((entry_path, specs + load(entry_path)))
-            elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
+            elif entry.name.endswith(CHECKED_SUFFIXES) and entry.is_file():
                 yield entry_path
 
 

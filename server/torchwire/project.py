@@ -57,7 +57,7 @@ def in_standard_library(path: str) -> bool:
 def read_file(path: str) -> str | None:
     try:
         return read_source(Path(path))
-    except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+    except (OSError, ValueError, SyntaxError, LookupError):  # ValueError: undecodable, or not a notebook
         return None
 
 

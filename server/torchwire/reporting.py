@@ -38,7 +38,12 @@ def fixable_mark(finding: Finding) -> str:
 
 def one_line(finding: Finding) -> str:
     start = finding.range.start
-    return f"{finding.path}:{start.line + 1}:{start.character + 1}: {finding.code}{fixable_mark(finding)} {finding.message}"
+    return f"{location(finding)}:{start.line + 1}:{start.character + 1}: {finding.code}{fixable_mark(finding)} {finding.message}"
+
+
+def location(finding: Finding) -> str:
+    """The file, and in a notebook the cell (counted from 1, as lines are): `nb.ipynb:cell 3`."""
+    return finding.path if finding.cell is None else f"{finding.path}:cell {finding.cell + 1}"
 
 
 def summary(findings: list[Finding], fixed: int, fixing: bool) -> list[str]:
@@ -62,14 +67,14 @@ def concise(findings: list[Finding]) -> list[str]:
     return [one_line(f) for f in findings]
 
 
-def full(findings: list[Finding], sources: dict[str, str]) -> list[str]:
+def full(findings: list[Finding], sources: dict[tuple[str, int | None], str]) -> list[str]:
     """Each finding with its source line and a caret under the range (to the end of the line
     when the range goes on below), and the fix when there is one."""
     out: list[str] = []
-    texts = {path: SourceText(text, path) for path, text in sources.items()}
+    texts = _texts(sources)
     for finding in findings:
         out.append(one_line(finding))
-        source = texts.get(finding.path)
+        source = texts.get((finding.path, finding.cell))
         start, end = finding.range
         if source is not None and start.line < len(source.lines):
             line = source.line(start.line).rstrip("\r\n")
@@ -104,7 +109,7 @@ def github(findings: list[Finding]) -> list[str]:
             props += [("col", start.character + 1), ("endLine", end.line + 1), ("endColumn", end.character + 1)]
         else:
             props += [("endLine", end.line + 1)]
-        props.append(("title", f.code))
+        props.append(("title", f.code if f.cell is None else f"{f.code} (cell {f.cell + 1})"))
         text = ",".join(f"{key}={_escape_property(str(value))}" for key, value in props)
         out.append(f"::{GITHUB_LEVELS[f.severity]} {text}::{_escape_data(f.message)}")
     return out
@@ -141,7 +146,7 @@ def statistics_lines(findings: list[Finding]) -> list[str]:
 # ---------------------------------------------------------------------- SARIF
 
 
-def sarif(findings: list[Finding], sources: dict[str, str], root: Path, cwd: Path, docs_url: str, edits_of: Callable | None = None) -> dict:
+def sarif(findings: list[Finding], sources: dict[tuple[str, int | None], str], root: Path, cwd: Path, docs_url: str, edits_of: Callable | None = None) -> dict:
     """A SARIF 2.1.0 log of one run. `root`: the project root that artifact URIs are relative to
     (`%SRCROOT%`); finding paths are relative to `cwd`. `edits_of(finding)`: the fix's edits, or
     None (fixes are computed only when asked for)."""
@@ -149,13 +154,16 @@ def sarif(findings: list[Finding], sources: dict[str, str], root: Path, cwd: Pat
 
     rules = [_sarif_rule(code, name, summary, doc, severity, docs_url) for code, name, summary, doc, severity in _rule_entries(ALL_RULES)]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    texts = {path: SourceText(text, path) for path, text in sources.items()}
+    texts = _texts(sources)
     seen: Counter = Counter()
     results = []
     for f in findings:
         artifact = _artifact(cwd / f.path, root)
-        location = {"physicalLocation": {"artifactLocation": artifact, "region": _region(f, texts.get(f.path))}}
-        fingerprint_basis = _fingerprint_basis(f, artifact["uri"], texts.get(f.path))
+        source = texts.get((f.path, f.cell))
+        location = {"physicalLocation": {"artifactLocation": artifact, "region": _region(f, source)}}
+        if f.cell is not None:  # lines and columns are the cell's
+            location["logicalLocations"] = [{"name": f"cell {f.cell + 1}", "kind": "module"}]
+        fingerprint_basis = _fingerprint_basis(f, artifact["uri"] + ("" if f.cell is None else f"#cell{f.cell}"), source)
         seen[fingerprint_basis] += 1
         result = {
             "ruleId": f.code,
@@ -165,7 +173,10 @@ def sarif(findings: list[Finding], sources: dict[str, str], root: Path, cwd: Pat
             "locations": [location],
             "partialFingerprints": {FINGERPRINT: _digest(f"{fingerprint_basis}\0{seen[fingerprint_basis]}")},
         }
-        edits = edits_of(f) if edits_of is not None and f.fix is not None else None
+        if f.cell is not None:
+            result["properties"] = {"cell": f.cell}
+        # A notebook's fixes edit its cells, not the lines of its JSON: `--fix` applies them.
+        edits = edits_of(f) if edits_of is not None and f.fix is not None and f.cell is None else None
         if edits:
             replacements = [{"deletedRegion": _edit_region(e.range), "insertedContent": {"text": e.new_text}} for e in edits]
             description = f.fix.title if f.fix.safe else f"{f.fix.title} (unsafe: it changes what the model computes; review it)"
@@ -188,6 +199,11 @@ def sarif(findings: list[Finding], sources: dict[str, str], root: Path, cwd: Pat
             "results": results,
         }],
     }
+
+
+def _texts(sources: dict[tuple[str, int | None], str]) -> dict[tuple[str, int | None], SourceText]:
+    """The texts findings were made in, by path and cell (None outside notebooks)."""
+    return {(path, cell): SourceText(text, path) for (path, cell), text in sources.items()}
 
 
 def _rule_entries(all_rules) -> list[tuple[str, str, str, str, Severity]]:

@@ -46,10 +46,12 @@ class Finding:
     unnecessary: bool = False  # unused code: editors fade it out
     path: str = ""
     subject: str | None = None  # the attribute a finding is about, for checks across files
+    cell: int | None = None  # in a notebook: the cell's index among all cells; `range` is in the cell
 
     def to_json(self) -> dict:
+        where = {"path": self.path} if self.cell is None else {"path": self.path, "cell": self.cell}
         return {
-            "path": self.path,
+            **where,
             "range": self.range.to_json(),
             "code": self.code,
             "severity": self.severity.value,
