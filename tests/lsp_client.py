@@ -109,3 +109,27 @@ class Session:
             action = await self.client.code_action_resolve_async(action)
         assert action.edit is not None
         return action.edit
+
+
+def read_notebook_filters(client: LanguageClient) -> None:
+    """lsprotocol's converter has no structure hook for the `notebook` field of a notebook
+    document filter (a string or one of three filter types): a client built on it cannot read
+    an `initialize` result that advertises notebook sync. Editors read it as plain JSON; this
+    gives the test client the hook it lacks."""
+    from typing import Optional, Union
+
+    converter = client.protocol._converter
+    kinds = {
+        "notebookType": types.NotebookDocumentFilterNotebookType,
+        "scheme": types.NotebookDocumentFilterScheme,
+        "pattern": types.NotebookDocumentFilterPattern,
+    }
+
+    def structure(value, _):
+        if value is None or isinstance(value, str):
+            return value
+        kind = next(kind for key, kind in kinds.items() if key in value)
+        return converter.structure(value, kind)
+
+    field = Optional[Union[str, types.NotebookDocumentFilterNotebookType, types.NotebookDocumentFilterScheme, types.NotebookDocumentFilterPattern]]
+    converter.register_structure_hook(field, structure)

@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,14 @@ from ..engine.analysis import Analysis
 from ..engine.findings import Finding, Severity, TextEdit
 from ..engine.incremental import DocumentAnalyzer
 from ..engine.source import Position, Range, SourceText
+from .notebooks import Cells, edits_by_cell, is_cell_uri, lone_cell, notebook_cells
 from .positions import Positions
 from .settings import Settings
 
 log = logging.getLogger("torchwire.lsp")
 
 FIX_ALL = "source.fixAll.torchwire"
+NOTEBOOK_FIX_ALL = "notebook.source.fixAll.torchwire"  # every cell of a notebook at once
 SWITCH_INTERVAL = 0.0005  # seconds; see serve()
 IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up work may go on
 IDLE_CHECK = 0.25  # seconds between checks for that
@@ -66,6 +68,8 @@ class OpenDocument:
     # document it updates are guarded in the thread too.
     busy: threading.Lock = field(default_factory=threading.Lock)
     warming: asyncio.Task | None = None  # the hovers computed ahead, once the editor is quiet
+    cells: Cells | None = None  # for a notebook: the cells `analysis` is of
+    published: set[str] = field(default_factory=set)  # the cell documents diagnostics went to
 
     def locked(self, work):
         def run():
@@ -107,7 +111,15 @@ class Protocol(LanguageServerProtocol):
 class TorchwireServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            "torchwire", __version__, protocol_cls=Protocol, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+            "torchwire",
+            __version__,
+            protocol_cls=Protocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            # Advertised (by pygls) to clients that sync notebooks; the others send each cell
+            # as a text document, analysed on its own.
+            notebook_document_sync=types.NotebookDocumentSyncOptions(
+                notebook_selector=[types.NotebookDocumentFilterWithCells(cells=[types.NotebookCellLanguage(language="python")])]
+            ),
         )
         self.state = State()
 
@@ -169,6 +181,34 @@ def _is_python(uri: str, language_id: str | None) -> bool:
     return language_id == "python" or uri.endswith((".py", ".pyi"))
 
 
+def _snapshot(ls: TorchwireServer, uri: str) -> tuple[str, int | None, Cells | None]:
+    """The text to analyse for an open document or notebook, its version, and for a notebook
+    (or a lone cell) its cells."""
+    notebook = ls.workspace.get_notebook_document(notebook_uri=uri)
+    path = to_fs_path(uri) or uri
+    if notebook is not None:
+        cells = notebook_cells(ls.workspace, notebook, path)
+        return cells.module.text, notebook.version, cells
+    doc = ls.workspace.get_text_document(uri)
+    if is_cell_uri(uri):
+        cells = lone_cell(uri, doc.source, doc.version, path)
+        return cells.module.text, doc.version, cells
+    return doc.source, doc.version, None
+
+
+def _version_now(ls: TorchwireServer, uri: str) -> int | None:
+    notebook = ls.workspace.get_notebook_document(notebook_uri=uri)
+    return notebook.version if notebook is not None else ls.workspace.get_text_document(uri).version
+
+
+def _owner(ls: TorchwireServer, uri: str) -> str:
+    """The document analysed for a request about `uri`: its notebook, for a synced cell."""
+    if uri in ls.state.documents:
+        return uri
+    notebook = ls.workspace.get_notebook_document(cell_uri=uri)
+    return notebook.uri if notebook is not None and notebook.uri in ls.state.documents else uri
+
+
 @lru_cache(maxsize=256)
 def _project_config(folder: str) -> Config:
     pyproject = find_pyproject(Path(folder))
@@ -195,15 +235,15 @@ async def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
     if entry is None:
         return None
     async with entry.lock:
-        doc = ls.workspace.get_text_document(uri)
-        text, version, generation = doc.source, doc.version, state.generation
+        text, version, cells = _snapshot(ls, uri)
+        generation = state.generation
         if entry.analysis is not None and entry.version == version and entry.generation == generation:
             return entry.analysis
         if entry.generation != generation:  # new settings or newly resolved imports: start afresh
             entry.analyzer = _analyzer(ls, uri)
         analyzer = entry.analyzer
         analysis = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.locked(lambda: analyzer.update(text)))
-        entry.analysis, entry.version, entry.generation = analysis, version, generation
+        entry.analysis, entry.version, entry.generation, entry.cells = analysis, version, generation, cells
     if state.project is not None and state.project.pending:
         _resolve_in_background(ls)
     return analysis
@@ -244,7 +284,7 @@ def _resolve_in_background(ls: TorchwireServer) -> None:
 def _current(ls: TorchwireServer, uri: str, analysis: Analysis) -> bool:
     """Whether `analysis` is of the document as it is now (else a newer change is on its way)."""
     entry = ls.state.documents.get(uri)
-    return entry is not None and entry.analysis is analysis and entry.version == ls.workspace.get_text_document(uri).version
+    return entry is not None and entry.analysis is analysis and entry.version == _version_now(ls, uri)
 
 
 def _diagnostic(ls: TorchwireServer, source: SourceText, finding: Finding) -> types.Diagnostic:
@@ -261,10 +301,23 @@ def _diagnostic(ls: TorchwireServer, source: SourceText, finding: Finding) -> ty
 
 
 def _diagnostics(ls: TorchwireServer, analysis: Analysis) -> list[types.Diagnostic]:
+    return [_diagnostic(ls, analysis.source, f) for f in _findings(ls, analysis)]
+
+
+def _findings(ls: TorchwireServer, analysis: Analysis) -> list[Finding]:
     findings = analysis.findings
     if ls.state.project is not None:
         findings = ls.state.project.without_used_elsewhere(findings)  # what other files read
-    return [_diagnostic(ls, analysis.source, f) for f in findings]
+    return findings
+
+
+def _cell_diagnostics(ls: TorchwireServer, entry: OpenDocument) -> dict[str, list[types.Diagnostic]]:
+    """A notebook's diagnostics by cell document, every code cell listed (clearing old ones)."""
+    cells = entry.cells
+    out: dict[str, list[types.Diagnostic]] = {cells.uris[span.cell.index]: [] for span in cells.module.spans}
+    for finding in cells.module.findings_in_cells(_findings(ls, entry.analysis)):
+        out[cells.uris[finding.cell]].append(_diagnostic(ls, cells.texts[finding.cell], finding))
+    return out
 
 
 async def publish(ls: TorchwireServer, uri: str) -> None:
@@ -294,9 +347,18 @@ async def publish(ls: TorchwireServer, uri: str) -> None:
 
 
 def _publish_current(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None:
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, entry.analysis), version=entry.version)
-    )
+    if entry.cells is None:
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=_diagnostics(ls, entry.analysis), version=entry.version)
+        )
+        return
+    by_cell = _cell_diagnostics(ls, entry)
+    for gone in entry.published - set(by_cell):  # a cell deleted, or no longer Python
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=gone, diagnostics=[]))
+    for cell_uri, diagnostics in by_cell.items():
+        version = entry.cells.versions.get(entry.cells.index_of(cell_uri))
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=diagnostics, version=version))
+    entry.published = set(by_cell)
 
 
 def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None:
@@ -646,6 +708,75 @@ async def did_close(ls: TorchwireServer, params: types.DidCloseTextDocumentParam
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+async def did_open_notebook(ls: TorchwireServer, params: types.DidOpenNotebookDocumentParams) -> None:
+    """A notebook: its code cells, in order, are analysed as one module."""
+    uri = params.notebook_document.uri
+    ls.state.documents[uri] = OpenDocument(_analyzer(ls, uri), generation=ls.state.generation)
+    ls.state.last_change = time.monotonic()
+    schedule(ls, uri)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+async def did_change_notebook(ls: TorchwireServer, params: types.DidChangeNotebookDocumentParams) -> None:
+    """Cells typed in, added, removed or moved (pygls has updated the notebook already)."""
+    ls.state.last_change = time.monotonic()
+    schedule(ls, params.notebook_document.uri)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+async def did_close_notebook(ls: TorchwireServer, params: types.DidCloseNotebookDocumentParams) -> None:
+    entry = ls.state.documents.pop(params.notebook_document.uri, None)
+    if entry is None:
+        return
+    if entry.pending is not None:
+        entry.pending.cancel()
+    if ls.state.push:
+        for cell_uri in entry.published:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=[]))
+
+
+# ---------------------------------------------------------------------- requests about a cell
+
+
+@dataclass
+class Frame:
+    """Where a request's positions count: in the analysed text itself, or in one cell of the
+    analysed notebook (its lines then start at the cell's first line in the module)."""
+
+    source: SourceText  # the text client positions are in
+    cells: Cells | None = None
+    cell: int | None = None
+
+    def from_client(self, positions: Positions, pos: types.Position) -> Position | None:
+        local = positions.from_client(self.source, pos)
+        return local if self.cells is None else self.cells.module.to_module(self.cell, local)
+
+    def range_from_client(self, positions: Positions, rng: types.Range) -> Range | None:
+        start, end = self.from_client(positions, rng.start), self.from_client(positions, rng.end)
+        return None if start is None or end is None else Range(start, end)
+
+    def local(self, rng: Range) -> Range | None:
+        """A module range in this frame's text; None if it is in another cell."""
+        if self.cells is None:
+            return rng
+        located = self.cells.module.range_to_cell(rng)
+        return located[1] if located is not None and located[0].cell.index == self.cell else None
+
+    def to_client(self, positions: Positions, rng: Range) -> types.Range | None:
+        local = self.local(rng)
+        return None if local is None else positions.range_to_client(self.source, local)
+
+
+def _frame(ls: TorchwireServer, uri: str, entry: OpenDocument, analysis: Analysis) -> Frame | None:
+    if entry.cells is None:
+        return Frame(analysis.source)
+    index = entry.cells.index_of(uri)
+    if index is None or entry.cells.module.span_of(index) is None:
+        return None  # a markdown cell, or one not in the version analysed
+    return Frame(entry.cells.texts[index], entry.cells, index)
+
+
 # ---------------------------------------------------------------------- diagnostics (pull)
 
 
@@ -656,11 +787,12 @@ async def did_close(ls: TorchwireServer, params: types.DidCloseTextDocumentParam
 async def pull_diagnostics(ls: TorchwireServer, params: types.DocumentDiagnosticParams):
     """Diagnostics for clients that ask for them."""
     uri = params.text_document.uri
-    analysis = await analysis_for(ls, uri)
-    entry = ls.state.documents.get(uri)
+    owner = _owner(ls, uri)
+    analysis = await analysis_for(ls, owner)
+    entry = ls.state.documents.get(owner)
     if analysis is None or entry is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[], result_id=None)
-    diagnostics = _diagnostics(ls, analysis)
+    diagnostics = _diagnostics(ls, analysis) if entry.cells is None else _cell_diagnostics(ls, entry).get(uri, [])
     result_id = f"{entry.version}:{entry.generation}"
     if params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
@@ -675,7 +807,7 @@ async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover |
     """The parameters a module attribute, element, loop variable, constructor or class registers."""
     from ..explain import explain_at
 
-    uri = params.text_document.uri
+    uri = _owner(ls, params.text_document.uri)
     analysis = await analysis_for(ls, uri)
     if analysis is None or analysis.tree is None:
         return None
@@ -685,9 +817,10 @@ async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover |
     if project is not None and project.pending:
         _resolve_in_background(ls)
     positions = ls.state.positions
-    position = positions.from_client(analysis.source, params.position)
     entry = ls.state.documents.get(uri)
-    if entry is None:  # closed meanwhile
+    frame = _frame(ls, params.text_document.uri, entry, analysis) if entry is not None else None
+    position = frame.from_client(positions, params.position) if frame is not None else None
+    if position is None:  # closed meanwhile, or not a code cell
         return None
     # In a worker, as the document's analyses run (they move its trees): a big table does not
     # hold up the messages that follow.
@@ -699,7 +832,7 @@ async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover |
         contents = types.MarkupContent(kind=types.MarkupKind.Markdown, value=explanation.markdown)
     else:
         contents = types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain_text(explanation.markdown))
-    return types.Hover(contents=contents, range=positions.range_to_client(analysis.source, explanation.range))
+    return types.Hover(contents=contents, range=frame.to_client(positions, explanation.range))
 
 
 def plain_text(markdown: str) -> str:
@@ -716,20 +849,22 @@ async def inlay_hint(ls: TorchwireServer, params: types.InlayHintParams) -> list
     """The shapes forward's statements assign, where known: `x = layer(x)  # [B, 20]`."""
     from ..explain import inlay_hints
 
-    analysis = await analysis_for(ls, params.text_document.uri)
-    if analysis is None or analysis.tree is None:
+    uri = _owner(ls, params.text_document.uri)
+    analysis = await analysis_for(ls, uri)
+    entry = ls.state.documents.get(uri)
+    if analysis is None or analysis.tree is None or entry is None:
         return None
     positions = ls.state.positions
-    wanted = positions.range_from_client(analysis.source, params.range)
+    frame = _frame(ls, params.text_document.uri, entry, analysis)
+    wanted = frame.range_from_client(positions, params.range) if frame is not None else None
+    if wanted is None:
+        return None
     hints = _safely(inlay_hints, analysis, wanted.start.line, wanted.end.line) or []
+    placed = [(hint, frame.to_client(positions, Range(hint.position, hint.position))) for hint in hints]
     return [
-        types.InlayHint(
-            position=positions.to_client(analysis.source, hint.position),
-            label=hint.label,
-            kind=types.InlayHintKind.Type,
-            padding_left=True,
-        )
-        for hint in hints
+        types.InlayHint(position=at.start, label=hint.label, kind=types.InlayHintKind.Type, padding_left=True)
+        for hint, at in placed
+        if at is not None
     ]
 
 
@@ -739,13 +874,15 @@ async def inlay_hint(ls: TorchwireServer, params: types.InlayHintParams) -> list
 @server.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
     types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL],
+        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL, NOTEBOOK_FIX_ALL],
         resolve_provider=True,
     ),
 )
 async def code_action(ls: TorchwireServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-    """Quick fixes for the findings in range, and `source.fixAll.torchwire` (safe fixes)."""
-    uri = params.text_document.uri
+    """Quick fixes for the findings in range, `source.fixAll.torchwire` (safe fixes), and in
+    a notebook `notebook.source.fixAll.torchwire` (safe fixes in every cell)."""
+    target = params.text_document.uri
+    uri = _owner(ls, target)
     analysis = await analysis_for(ls, uri)
     if analysis is None or analysis.tree is None:
         return None
@@ -753,41 +890,55 @@ async def code_action(ls: TorchwireServer, params: types.CodeActionParams) -> li
     async with entry.lock:  # edits read the document: not while it is re-analysed
         if not _current(ls, uri, analysis):
             return None  # changed meanwhile: the client asks again for the new text
-        work = entry.locked(lambda: _code_actions(ls, uri, analysis, params))
+        frame = _frame(ls, target, entry, analysis)
+        if frame is None:
+            return None
+        work = entry.locked(lambda: _code_actions(ls, target, uri, analysis, params, frame))
         return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
 
 
-def _code_actions(ls: TorchwireServer, uri: str, analysis: Analysis, params: types.CodeActionParams) -> list[types.CodeAction]:
+def _code_actions(ls: TorchwireServer, target: str, uri: str, analysis: Analysis, params: types.CodeActionParams, frame: Frame) -> list[types.CodeAction]:
+    """`target`: the document asked about (a cell, in a notebook); `uri`: the one analysed."""
     state = ls.state
     only = params.context.only
 
     def wants(kind: str) -> bool:
         return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
 
-    version = ls.workspace.get_text_document(uri).version
+    version = _version_now(ls, uri)
     actions: list[types.CodeAction] = []
-    if wants(types.CodeActionKind.QuickFix):
-        wanted = state.positions.range_from_client(analysis.source, params.range)
+    wanted = frame.range_from_client(state.positions, params.range)
+    if wants(types.CodeActionKind.QuickFix) and wanted is not None:
         for index, finding in enumerate(analysis.findings):
-            if not _overlaps(finding.range, wanted):
+            local = frame.local(finding.range)
+            if local is None or not _overlaps(finding.range, wanted):
                 continue
-            diagnostic = _matching(params.context.diagnostics, ls, analysis.source, finding)
+            shown = replace(finding, range=local)  # as the diagnostic shows it
+            diagnostic = _matching(params.context.diagnostics, ls, frame.source, shown)
             if finding.fix is not None:
                 action = types.CodeAction(
                     title=finding.fix.title + ("" if finding.fix.safe else " (unsafe)"),
                     kind=types.CodeActionKind.QuickFix,
                     diagnostics=[diagnostic],
                     is_preferred=finding.fix.safe,
-                    data={"uri": uri, "version": version, "index": index},
+                    data={"uri": target, "version": version, "index": index},
                 )
                 if not state.resolve_edits:
-                    action.edit = _fix_edit(ls, uri, analysis, index)
+                    action.edit = _fix_edit(ls, target, uri, analysis, index)
                 actions.append(action)
-            actions.append(_noqa_action(ls, uri, analysis.source, finding, diagnostic))
-    if wants(FIX_ALL) and any(f.fix is not None and f.fix.safe for f in analysis.findings):
-        action = types.CodeAction(title="torchwire: fix all safe fixes", kind=FIX_ALL, data={"uri": uri, "version": version, "index": -1})
+            actions.append(_noqa_action(ls, target, frame.source, shown, diagnostic))
+    fixable = any(f.fix is not None and f.fix.safe for f in analysis.findings)
+    kinds = [(FIX_ALL, -1, "torchwire: fix all safe fixes")]
+    if frame.cells is not None and only is not None:  # asked for by name only: it edits other cells
+        kinds.append((NOTEBOOK_FIX_ALL, -2, "torchwire: fix all safe fixes in the notebook"))
+    for kind, index, title in kinds:
+        if not fixable or not wants(kind):
+            continue
+        action = types.CodeAction(title=title, kind=kind, data={"uri": target, "version": version, "index": index})
         if not state.resolve_edits or only is not None:
-            action.edit = _fix_edit(ls, uri, analysis, -1)  # on save, editors apply it without resolving
+            action.edit = _fix_edit(ls, target, uri, analysis, index)  # on save, editors apply it without resolving
+            if action.edit is None:
+                continue  # nothing to fix (in a cell: nothing in this one)
         actions.append(action)
     return actions
 
@@ -796,17 +947,18 @@ def _code_actions(ls: TorchwireServer, uri: str, analysis: Analysis, params: typ
 async def resolve_code_action(ls: TorchwireServer, action: types.CodeAction) -> types.CodeAction:
     """Compute the edit of the action the user picked (libcst runs only now)."""
     data = action.data if isinstance(action.data, dict) else {}
-    uri, index = data.get("uri"), data.get("index")
-    if not isinstance(uri, str) or not isinstance(index, int) or uri not in ls.state.documents:
+    target, index = data.get("uri"), data.get("index")
+    if not isinstance(target, str) or not isinstance(index, int):
         return action
-    if data.get("version") != ls.workspace.get_text_document(uri).version:
-        return action  # the text changed since: the client asks again
+    uri = _owner(ls, target)
+    if uri not in ls.state.documents or data.get("version") != _version_now(ls, uri):
+        return action  # closed, or the text changed since: the client asks again
     analysis = await analysis_for(ls, uri)
     entry = ls.state.documents.get(uri)
     if analysis is not None and entry is not None:
         async with entry.lock:  # fixes read the document: not while it is re-analysed
             if _current(ls, uri, analysis):
-                work = entry.locked(lambda: _fix_edit(ls, uri, analysis, index))
+                work = entry.locked(lambda: _fix_edit(ls, target, uri, analysis, index))
                 action.edit = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
     return action
 
@@ -823,13 +975,16 @@ def _matching(diagnostics, ls: TorchwireServer, source: SourceText, finding: Fin
     return mine
 
 
-def _fix_edit(ls: TorchwireServer, uri: str, analysis: Analysis, index: int) -> types.WorkspaceEdit | None:
+def _fix_edit(ls: TorchwireServer, target: str, uri: str, analysis: Analysis, index: int) -> types.WorkspaceEdit | None:
+    """The edit of finding `index`'s fix; -1: every safe fix; -2: every safe fix of a notebook.
+    In a notebook, the module's new text is cut back into the cells it changes; the fixes of
+    `source.fixAll` on one cell come only when that cell is among them."""
     from ..fixes.apply import fix_text
-    from ..fixes.edits import FixUnavailable, minimal_edit
+    from ..fixes.edits import FixUnavailable, apply_edits, minimal_edit
 
     source = analysis.source
-    if index == -1:
-        entry = ls.state.documents[uri]
+    entry = ls.state.documents[uri]
+    if index < 0:
         result = fix_text(source.text, source.path, entry.analyzer.config, unsafe=False)
         edits = [minimal_edit(source.text, result.text)] if result.text != source.text else []
     elif 0 <= index < len(analysis.findings) and analysis.findings[index].fix is not None:
@@ -839,10 +994,17 @@ def _fix_edit(ls: TorchwireServer, uri: str, analysis: Analysis, index: int) -> 
             return None
     else:
         return None
-    return _workspace_edit(ls, uri, source, edits)
+    cells = entry.cells
+    if cells is None:
+        return _workspace_edit(ls, {uri: (source, edits)})
+    by_cell = edits_by_cell(cells, apply_edits(source.text, edits)) if edits else {}
+    if not by_cell or (index == -1 and target not in by_cell):
+        return None
+    return _workspace_edit(ls, {cell: (cells.texts[cells.index_of(cell)], cell_edits) for cell, cell_edits in by_cell.items()})
 
 
 def _noqa_action(ls: TorchwireServer, uri: str, source: SourceText, finding: Finding, diagnostic) -> types.CodeAction:
+    """`finding` in the coordinates of `source`, the text of document `uri`."""
     line = finding.range.start.line
     text = source.line(line)
     comment = f"  # noqa: {finding.code}" if "#" not in text else f" # noqa: {finding.code}"
@@ -851,19 +1013,26 @@ def _noqa_action(ls: TorchwireServer, uri: str, source: SourceText, finding: Fin
         title=f"Ignore {finding.code} on this line",
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diagnostic],
-        edit=_workspace_edit(ls, uri, source, [edit]),
+        edit=_workspace_edit(ls, {uri: (source, [edit])}),
     )
 
 
-def _workspace_edit(ls: TorchwireServer, uri: str, source: SourceText, edits: list[TextEdit]) -> types.WorkspaceEdit:
+def _workspace_edit(ls: TorchwireServer, changes: dict[str, tuple[SourceText, list[TextEdit]]]) -> types.WorkspaceEdit:
+    """Edits of documents (a file, or cells of a notebook), each with the text it counts in."""
     positions = ls.state.positions
-    text_edits = [types.TextEdit(range=positions.range_to_client(source, e.range), new_text=e.new_text) for e in edits]
+    text_edits = {
+        uri: [types.TextEdit(range=positions.range_to_client(source, e.range), new_text=e.new_text) for e in edits]
+        for uri, (source, edits) in changes.items()
+    }
     if ls.state.versioned_edits:
-        version = ls.workspace.get_text_document(uri).version
         return types.WorkspaceEdit(document_changes=[
-            types.TextDocumentEdit(text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=text_edits)
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=ls.workspace.get_text_document(uri).version),
+                edits=edits,
+            )
+            for uri, edits in text_edits.items()
         ])
-    return types.WorkspaceEdit(changes={uri: text_edits})
+    return types.WorkspaceEdit(changes=text_edits)
 
 
 # ---------------------------------------------------------------------- entry point
