@@ -11,6 +11,8 @@ On a small example, a 1,500-line real model file (transformers' modeling_t5.py) 
 generated 10,000-line file.
 
     .venv/bin/python bench/lsp_latency.py [--edits 100] [--hovers 100]
+    .venv/bin/python bench/lsp_latency.py --workspace   # files opened in transformers' tree, beside ruff server
+    .venv/bin/python bench/lsp_latency.py --notebook    # one cell of a 200-cell notebook, beside the same .py
 """
 
 from __future__ import annotations
@@ -110,6 +112,12 @@ class Client:
         self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
         self.server.send(self.server.notification("initialized", {}))
         return time.perf_counter() - started
+
+    def initialize_with(self, capabilities: dict, options: dict) -> None:
+        request = self.server.request("initialize", {"processId": None, "rootUri": None, "capabilities": capabilities, "initializationOptions": options})
+        self.server.send(request)
+        self._until(lambda m: m.get("id") == request["id"] and "method" not in m)
+        self.server.send(self.server.notification("initialized", {}))
 
     def start(self, uri: str, text: str) -> float:
         """Seconds from spawning the process to the first diagnostics of `text` (debounce 0)."""
@@ -339,6 +347,86 @@ def print_workspace(results: list[dict]) -> None:
         print(f"{name:<36} torchwire / ruff: {ratios}, RSS {ours['rss'] / ruff['rss']:.1f}x")
 
 
+# ---------------------------------------------------------------------- a notebook
+
+NOTEBOOK_CELLS = 200
+
+
+def notebook_cells(count: int = NOTEBOOK_CELLS) -> list[tuple[str, str]]:
+    """(kind, text) of a generated notebook: imports, then model classes one per cell with a
+    markdown cell now and then, and a `%%time` cell that builds a model."""
+    cells = [("code", "%matplotlib inline\nimport torch\nimport torch.nn as nn\n")]
+    i = 0
+    while len(cells) < count:
+        block, stack = BLOCK.format(i=i).strip("\n").split("\n\n\nclass Stack")
+        cells += [("markdown", f"## Block {i}"), ("code", block + "\n"), ("code", "class Stack" + stack + "\n"),
+                  ("code", f"%%time\nmodel{i} = Stack{i}()\nmodel{i}?\n")]
+        i += 1
+    return cells[:count]
+
+
+def notebook(edits: int) -> dict:
+    """Edit-to-diagnostics in one code cell in the middle of a 200-cell notebook (synced with
+    LSP notebook messages), and the same edits in the same code as one .py file, interleaved."""
+    cells = notebook_cells()
+    code = [text for kind, text in cells if kind == "code"]
+    from torchwire.notebook import Cell, NotebookModule
+
+    module_text = NotebookModule([Cell(i, text, kind == "code") for i, (kind, text) in enumerate(cells)]).text
+    parse = statistics.median(_timed(lambda: ast.parse(module_text)) for _ in range(7))
+    nb_uri = "file:///bench/model.ipynb"
+    cell_uris = [f"vscode-notebook-cell:/bench/model.ipynb#W{i}sZmlsZQ%3D%3D" for i in range(len(cells))]
+    caps = {**CAPABILITIES, "notebookDocument": {"synchronization": {"dynamicRegistration": True}}}
+    nb_client = Client()
+    nb_client.initialize_with(caps, {"debounce": 0})
+    nb_client.server.send(nb_client.server.notification("notebookDocument/didOpen", {
+        "notebookDocument": {"uri": nb_uri, "notebookType": "jupyter-notebook", "version": 1,
+                             "cells": [{"kind": 2 if kind == "code" else 1, "document": cell_uris[i]} for i, (kind, _) in enumerate(cells)]},
+        "cellTextDocuments": [{"uri": cell_uris[i], "languageId": "python" if kind == "code" else "markdown", "version": 1, "text": text}
+                              for i, (kind, text) in enumerate(cells)],
+    }))
+    edited = next(i for i in range(len(cells) // 2, len(cells)) if cells[i][0] == "code" and cells[i][1].startswith("class Block"))
+    nb_client.diagnostics(cell_uris[edited], 1)
+    py_client = Client()
+    py_client.initialize_with(CAPABILITIES, {"debounce": 0})
+    py_uri = "file:///bench/model.py"
+    py_client.open(py_uri, module_text)
+    cell_lines = cells[edited][1].split("\n")
+    line = next(i for i, text in enumerate(cell_lines) if text.startswith("        x = x + self.mlp"))
+    end = utf16(cell_lines[line])
+    module_line = module_text.split("\n").index(cell_lines[line], sum(len(t.split("\n")) - 1 for t in code[: code.index(cells[edited][1])]))
+    nb_times, py_times = [], []
+    for version in range(2, 2 + edits):
+        typed = version % 2 == 0  # a trailing comment typed, then deleted again
+        start, stop, new = ((line, end), (line, end), "  # x") if typed else ((line, end), (line, end + 5), "")
+        started = time.perf_counter()
+        nb_client.server.send(nb_client.server.notification("notebookDocument/didChange", {
+            "notebookDocument": {"uri": nb_uri, "version": version},
+            "change": {"cells": {"textContent": [{"document": {"uri": cell_uris[edited], "version": version},
+                                                  "changes": [{"range": _range(start, stop), "text": new}]}]}},
+        }))
+        nb_client.diagnostics(cell_uris[edited], version)
+        nb_times.append(time.perf_counter() - started)
+        py_times.append(py_client.change(py_uri, version, (module_line, start[1]), (module_line, stop[1]), new))
+    nb_client.close()
+    py_client.close()
+    return {"cells": len(cells), "lines": len(module_text.split("\n")), "parse": parse,
+            "nb50": statistics.median(nb_times), "nb95": percentile(nb_times, 0.95),
+            "py50": statistics.median(py_times), "py95": percentile(py_times, 0.95)}
+
+
+def _range(start: tuple[int, int], end: tuple[int, int]) -> dict:
+    return {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}
+
+
+def print_notebook(r: dict) -> None:
+    print(f"notebook of {r['cells']} cells ({r['lines']:,} lines as one module; bare ast.parse {1000 * r['parse']:.1f} ms), "
+          "edit to diagnostics in one cell (ms, p50/p95, debounce 0):")
+    print(f"  notebook (LSP notebook sync) {1000 * r['nb50']:7.1f} / {1000 * r['nb95']:.1f}")
+    print(f"  the same code as one .py     {1000 * r['py50']:7.1f} / {1000 * r['py95']:.1f}")
+    print(f"  notebook / .py: p50 {r['nb50'] / r['py50']:.2f}x, p95 {r['nb95'] / r['py95']:.2f}x")
+
+
 def _timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -353,7 +441,11 @@ def main() -> None:
     parser.add_argument("--workspace", action="store_true", help="only the workspace case, beside ruff server")
     parser.add_argument("--runs", type=int, default=3, help="runs per server and file in the workspace case")
     parser.add_argument("--only", help="the workspace files whose path contains this (e.g. llama)")
+    parser.add_argument("--notebook", action="store_true", help="only the notebook case, beside the same code as one .py file")
     args = parser.parse_args()
+    if args.notebook:
+        print_notebook(notebook(args.edits))
+        return
     if args.workspace:
         print_workspace(workspace(args.runs, min(args.edits, 40), min(args.hovers, 40), args.only))
         return

@@ -69,7 +69,6 @@ class Notebook:
         self.cells = [{"kind": kind, "uri": cell_uri(i), "text": text, "version": 1} for i, (kind, text) in enumerate(cells)]
         self.next = len(cells)
         self.version = 1
-        self.seen = -1
 
     def open(self) -> None:
         self.client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
@@ -123,7 +122,8 @@ class Notebook:
             array=types.NotebookCellArrayChange(start=to, delete_count=0, cells=[self._cell(cell)]))))
 
     def _change(self, cells: types.NotebookDocumentCellChanges) -> None:
-        self.version += 1
+        if cells.text_content is None:  # VS Code's notebook version does not move when a cell's text does
+            self.version += 1
         self.client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
             notebook_document=types.VersionedNotebookDocumentIdentifier(uri=NOTEBOOK, version=self.version),
             change=types.NotebookDocumentChangeEvent(cells=cells),
@@ -140,17 +140,18 @@ class Notebook:
                         types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=cell["uri"])))
                     out[i] = list(report.items)
             return out
-        # Pushed: each analysis publishes every code cell at once; the latest is in once the
-        # last batch covers the cells as they are now and nothing more comes for a moment.
-        wanted = {c["uri"]: i for i, c in enumerate(self.cells) if c["kind"] == "code"}
+        # Pushed: an analysis publishes the cells edited and those whose findings changed; the
+        # latest is in once nothing more comes for a moment.
         log = self.client.published
+        seen, quiet = len(log), 0
         for _ in range(100):
             await asyncio.sleep(0.1)
-            batch = log[-len(wanted):]
-            if {uri for uri, _ in batch} == set(wanted) and len(log) == self.seen:
-                return {wanted[uri]: list(d) for uri, d in batch}
-            self.seen = len(log)
-        raise AssertionError("no diagnostics for every cell")
+            quiet = quiet + 1 if len(log) == seen else 0
+            seen = len(log)
+            if quiet >= 5:
+                store = self.client.diagnostics
+                return {i: list(store.get(c["uri"], [])) for i, c in enumerate(self.cells) if c["kind"] == "code"}
+        raise AssertionError("diagnostics kept coming")
 
 
 class _Log(dict):

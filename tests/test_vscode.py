@@ -2,7 +2,9 @@
 end-to-end run in real VS Code: code-server with the freshly built .vsix installed, driven in
 headless Chromium by vscode-client/test/e2e/run.js, which checks what a user sees on
 examples/seed_1_discarded_outputs.py (diagnostic, Problems panel, hover, quick fix, saved file)
-and leaves screenshots in test-artifacts/vscode/.
+and on examples/notebook_model.ipynb (the squiggle in the model's cell, the hover in a later
+cell, the quick fix in the cell, the saved notebook), and leaves screenshots in
+test-artifacts/vscode/.
 
 The tools come from scripts/setup-vscode. Without them these tests skip, except on CI
 (CI=true), where they fail.
@@ -108,5 +110,5 @@ def test_vscode_end_to_end(vsix: Path):
     report = json.loads((ARTIFACTS / "result.json").read_text())
     failed = [check["name"] for check in report["checks"] if not check["ok"]]
     assert report["passed"] and not failed, failed
-    for step in ("1-diagnostic", "2-hover", "3-quickfix", "4-fixed"):
+    for step in ("1-diagnostic", "2-hover", "3-quickfix", "4-fixed", "6-notebook", "7-notebook-hover", "8-notebook-fixed"):
         assert (ARTIFACTS / f"{step}.png").is_file(), step

@@ -38,6 +38,7 @@ _ASSIGNED_MAGIC = re.compile(r"(\s*[\w.,\s()\[\]*]+?\s*=\s*)[%!]")  # `files = !
 # ---------------------------------------------------------------------- IPython syntax
 
 
+@lru_cache(maxsize=4096)
 def mask_ipython(text: str) -> str | None:
     """The cell's text with IPython's own syntax replaced by Python of the same length (`0`
     and spaces), line ends untouched; None for a cell that is not Python (a `%%bash` cell)."""

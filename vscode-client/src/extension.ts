@@ -123,7 +123,9 @@ class Controller {
       documentSelector: [
         { scheme: 'file', language: 'python' },
         { scheme: 'untitled', language: 'python' },
-        { scheme: 'vscode-notebook-cell', language: 'python' }, // Jupyter notebooks' Python cells
+        // Jupyter notebooks' Python cells: the server asks for LSP notebook sync (the client then
+        // sends whole notebooks, read as one program); this routes hovers and fixes in cells.
+        { scheme: 'vscode-notebook-cell', language: 'python' },
       ],
       outputChannel: this.output,
       traceOutputChannel: this.trace,

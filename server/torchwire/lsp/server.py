@@ -69,7 +69,11 @@ class OpenDocument:
     busy: threading.Lock = field(default_factory=threading.Lock)
     warming: asyncio.Task | None = None  # the hovers computed ahead, once the editor is quiet
     cells: Cells | None = None  # for a notebook: the cells `analysis` is of
-    published: set[str] = field(default_factory=set)  # the cell documents diagnostics went to
+    # For a notebook: the changes received. Its own version need not move when a cell's text
+    # does (VS Code's does not), so this is the version its analyses are of.
+    revision: int = 0
+    # The cell documents diagnostics went to: what was sent, for which version of the cell.
+    published: dict[str, tuple[int | None, list]] = field(default_factory=dict)
 
     def locked(self, work):
         def run():
@@ -188,7 +192,7 @@ def _snapshot(ls: TorchwireServer, uri: str) -> tuple[str, int | None, Cells | N
     path = to_fs_path(uri) or uri
     if notebook is not None:
         cells = notebook_cells(ls.workspace, notebook, path)
-        return cells.module.text, notebook.version, cells
+        return cells.module.text, ls.state.documents[uri].revision, cells
     doc = ls.workspace.get_text_document(uri)
     if is_cell_uri(uri):
         cells = lone_cell(uri, doc.source, doc.version, path)
@@ -198,7 +202,10 @@ def _snapshot(ls: TorchwireServer, uri: str) -> tuple[str, int | None, Cells | N
 
 def _version_now(ls: TorchwireServer, uri: str) -> int | None:
     notebook = ls.workspace.get_notebook_document(notebook_uri=uri)
-    return notebook.version if notebook is not None else ls.workspace.get_text_document(uri).version
+    if notebook is not None:
+        entry = ls.state.documents.get(uri)
+        return entry.revision if entry is not None else None
+    return ls.workspace.get_text_document(uri).version
 
 
 def _owner(ls: TorchwireServer, uri: str) -> str:
@@ -353,12 +360,17 @@ def _publish_current(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None
         )
         return
     by_cell = _cell_diagnostics(ls, entry)
-    for gone in entry.published - set(by_cell):  # a cell deleted, or no longer Python
+    for gone in set(entry.published) - set(by_cell):  # a cell deleted, or no longer Python
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=gone, diagnostics=[]))
-    for cell_uri, diagnostics in by_cell.items():
-        version = entry.cells.versions.get(entry.cells.index_of(cell_uri))
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=diagnostics, version=version))
-    entry.published = set(by_cell)
+    published = {}
+    for index, cell_uri in entry.cells.uris.items():
+        if cell_uri not in by_cell:
+            continue
+        sent = (entry.cells.versions.get(index), by_cell[cell_uri])
+        published[cell_uri] = sent
+        if entry.published.get(cell_uri) != sent:  # a cell edited, or whose findings changed
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=sent[1], version=sent[0]))
+    entry.published = published
 
 
 def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None:
@@ -720,6 +732,10 @@ async def did_open_notebook(ls: TorchwireServer, params: types.DidOpenNotebookDo
 @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
 async def did_change_notebook(ls: TorchwireServer, params: types.DidChangeNotebookDocumentParams) -> None:
     """Cells typed in, added, removed or moved (pygls has updated the notebook already)."""
+    entry = ls.state.documents.get(params.notebook_document.uri)
+    if entry is None:
+        return
+    entry.revision += 1
     ls.state.last_change = time.monotonic()
     schedule(ls, params.notebook_document.uri)
 
@@ -782,7 +798,9 @@ def _frame(ls: TorchwireServer, uri: str, entry: OpenDocument, analysis: Analysi
 
 @server.feature(
     types.TEXT_DOCUMENT_DIAGNOSTIC,
-    types.DiagnosticOptions(identifier="torchwire", inter_file_dependencies=False, workspace_diagnostics=False),
+    # Inter-file: an edit in one notebook cell changes what other cells report (and TW302 reads
+    # other files): clients pull the other open documents again after a change.
+    types.DiagnosticOptions(identifier="torchwire", inter_file_dependencies=True, workspace_diagnostics=False),
 )
 async def pull_diagnostics(ls: TorchwireServer, params: types.DocumentDiagnosticParams):
     """Diagnostics for clients that ask for them."""
