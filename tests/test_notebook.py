@@ -235,3 +235,76 @@ def test_a_file_that_is_not_a_notebook_is_reported_not_crashed_on(capsys, tmp_pa
     code, out, _ = run(capsys, "check", "broken.ipynb")
     assert code == 1
     assert out.startswith("broken.ipynb:1:1: TW000 Cannot read this file: not a notebook: invalid JSON")
+
+
+# ---------------------------------------------------------------------- the same as a .py file
+
+
+def as_cells(text: str) -> list[str]:
+    """A Python file cut into code cells, one per top-level statement (its comments with it):
+    joined with line ends, they are the file again."""
+    import ast
+
+    lines = text.split("\n")
+    firsts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", []))]) - 1 for s in ast.parse(text).body]
+    starts = sorted({0, *firsts})
+    return ["\n".join(lines[a:b]) for a, b in zip(starts, [*starts[1:], len(lines) - 1])]
+
+
+EXAMPLE_FILES = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_a_notebook_of_the_same_code_gets_the_same_findings_and_hovers(path):
+    from torchwire.explain import explain_at
+
+    text = path.read_text(encoding="utf-8")
+    code_cells = as_cells(text)
+    assert "\n".join(code_cells) + "\n" == text
+    cells, index = [], 0
+    for source in code_cells:  # a markdown cell before each code cell
+        cells += [Cell(index, "Some notes.", code=False), Cell(index + 1, source)]
+        index += 2
+    nb = NotebookModule(cells, "nb.ipynb")
+    in_file = analyze(text, "nb.ipynb")
+    in_notebook = analyze(nb.text, "nb.ipynb")
+    starts = {}
+    line = 0
+    for cell in cells:
+        if cell.code:
+            starts[cell.index] = line
+            line += cell.source.count("\n") + 1
+
+    def in_file_terms(finding):
+        begin = starts[finding.cell]
+        start, end = finding.range
+        return (finding.code, finding.message, (start.line + begin, start.character), (end.line + begin, end.character))
+
+    expected = [(f.code, f.message, tuple(f.range.start), tuple(f.range.end)) for f in in_file.findings]
+    assert [in_file_terms(f) for f in nb.findings_in_cells(in_notebook.findings)] == expected
+    assert expected or path.name in ("seed_2_chained.py", "seed_3_branches.py")  # the correct ones
+    # The hover on every `self.<name>` and every class name says the same in the notebook.
+    import re
+
+    for number, line_text in enumerate(text.split("\n")):
+        for match in re.finditer(r"self\.\w+|(?<=class )\w+", line_text):
+            at = Position(number, match.start() + 1)
+            cell = max(i for i, begin in starts.items() if begin <= number)
+            mapped = nb.to_module(cell, Position(number - starts[cell], at.character))
+            want, got = explain_at(in_file, at), explain_at(in_notebook, mapped)
+            assert (got.markdown if got else None) == (want.markdown if want else None), (number, match.group())
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_fixing_a_notebook_gives_the_fixed_file(capsys, tmp_path, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    Path("model.py").write_text(text, encoding="utf-8")
+    Path("model.ipynb").write_text(notebook_json(*as_cells(text)), encoding="utf-8")
+    run(capsys, "check", "--unsafe-fixes", "--no-cache", "model.py")
+    code, out, err = run(capsys, "check", "--unsafe-fixes", "--no-cache", "model.ipynb")
+    assert "warning" not in err
+    fixed = [cell.source for cell in NotebookFile(Path("model.ipynb").read_text(encoding="utf-8")).cells]
+    assert "\n".join(fixed) + "\n" == Path("model.py").read_text(encoding="utf-8")
+    without_fix = ("seed_2", "seed_3", "tw103", "tw205", "tw301", "tw302")  # rules with no fix, and correct code
+    assert (Path("model.py").read_text(encoding="utf-8") != text) == (not path.name.startswith(without_fix))

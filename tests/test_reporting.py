@@ -215,8 +215,9 @@ def test_the_pre_commit_hooks_of_this_repository(tmp_path):
     _git(repo, "init", "-q")
     shutil.copy(EXAMPLES / "seed_1_discarded_outputs.py", repo / "model.py")
     shutil.copy(EXAMPLES / "tw204_sequential_list.py", repo / "seq.py")
+    shutil.copy(EXAMPLES / "notebook_model.ipynb", repo / "nb.ipynb")
     (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n- repo: {ROOT}\n  rev: {rev}\n  hooks:\n  - id: torchwire\n    files: ^model\\.py$\n  - id: torchwire-fix\n    files: ^seq\\.py$\n")
+        f"repos:\n- repo: {ROOT}\n  rev: {rev}\n  hooks:\n  - id: torchwire\n    files: ^(model\\.py|nb\\.ipynb)$\n  - id: torchwire-fix\n    files: ^seq\\.py$\n")
     _git(repo, "add", ".")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
@@ -226,8 +227,10 @@ def test_the_pre_commit_hooks_of_this_repository(tmp_path):
     failed = hook("torchwire")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "model.py:18:13: TW101 The output of `layer(x)` is thrown away" in failed.stdout
+    assert "nb.ipynb:cell 3:10:13: TW101 The output of `block(x)` is thrown away" in failed.stdout  # notebooks too
     fixed = (repo / "model.py").read_text().replace("            layer(x)\n", "            x = layer(x)\n")
     (repo / "model.py").write_text(fixed)
+    (repo / "nb.ipynb").write_text((repo / "nb.ipynb").read_text().replace('"            block(x)', '"            x = block(x)'))
     passed = hook("torchwire")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout
