@@ -10,7 +10,7 @@ import pytest
 
 from torchwire.cli import main
 from torchwire.engine.analysis import analyze
-from torchwire.engine.source import Position
+from torchwire.engine.source import Position, Range
 from torchwire.notebook import Cell, NotebookFile, NotebookModule, mask_ipython
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,3 +308,32 @@ def test_fixing_a_notebook_gives_the_fixed_file(capsys, tmp_path, monkeypatch, p
     assert "\n".join(fixed) + "\n" == Path("model.py").read_text(encoding="utf-8")
     without_fix = ("seed_2", "seed_3", "tw103", "tw205", "tw301", "tw302")  # rules with no fix, and correct code
     assert (Path("model.py").read_text(encoding="utf-8") != text) == (not path.name.startswith(without_fix))
+
+
+@pytest.mark.parametrize("layout", [{"indent": 1}, {"indent": 1, "as_string": True}, {"indent": None, "ascii_only": True}])
+def test_a_cell_range_is_placed_on_the_lines_of_the_json(layout):
+    raw = notebook_json(IMPORTS, '# "é"\n' + MODEL, **layout)
+    placed = NotebookFile(raw).file_range(1, Range(Position(8, 12), Position(8, 20)))  # `block(x)`
+    line = raw.split("\n")[placed.start.line]
+    assert placed.start.line == placed.end.line
+    assert line[placed.start.character : placed.end.character] == "block(x)"
+
+
+def test_github_annotations_and_sarif_point_into_the_notebook_file(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    raw_line = EXAMPLE.read_text(encoding="utf-8").split("\n").index(
+        '    "            block(x)  # the output is thrown away: x reaches the result unchanged\\n",')
+    _, out, _ = run(capsys, "check", "--format", "github", "examples/notebook_model.ipynb")
+    assert out.startswith(f"::warning file=examples/notebook_model.ipynb,line={raw_line + 1},col=18,endLine={raw_line + 1},"
+                          "endColumn=26,title=TW101 (cell 3)::The output of `block(x)` is thrown away")
+    _, out, _ = run(capsys, "check", "--format", "sarif", "examples/notebook_model.ipynb")
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(json.loads(out))
+    (result,) = json.loads(out)["runs"][0]["results"]
+    (location,) = result["locations"]
+    assert location["physicalLocation"]["region"] == {
+        "startLine": raw_line + 1, "startColumn": 18, "endLine": raw_line + 1, "endColumn": 26, "snippet": {"text": "block(x)"}}
+    assert location["logicalLocations"] == [{"name": "cell 3", "kind": "module"}]
+    assert result["properties"] == {"cell": 2}

@@ -136,6 +136,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     sources: dict[tuple[str, int | None], str] = {}  # (shown path, cell) -> the text the findings were made in
     per_file: list[list[Finding] | tuple[Task, _Input]] = []  # in the order of the files: findings, or a task to run
     tasks: list[Task] = []
+    documents: dict[str, _Input] = {}  # shown path -> as read (or fixed)
     fixed_count = 0
     changed_files = 0
     for path in _discover(args.paths):
@@ -149,6 +150,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         config = config_for(path, overrides)
         project.note_reads(shown, text)
         sources.update(document.sources(shown))
+        documents[shown] = document
         if not fixing:
             tasks.append(Task(str(path), shown, text, config, with_edits=args.format == "sarif" and not args.statistics))
             per_file.append((tasks[-1], document))
@@ -164,6 +166,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             findings = (result.analysis if same else analyze(fixed.text, shown, config, resolver)).findings
             if not args.diff:
                 sources.update(fixed.sources(shown))
+                documents[shown] = fixed
                 per_file.append(fixed.in_cells(findings))
                 continue
         per_file.append(document.in_cells(analyze(text, shown, config, resolver).findings))
@@ -172,7 +175,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     all_findings = project.without_used_elsewhere(all_findings)
     if args.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN
-    report = _report(args, all_findings, sources, fixed_count, fixing)
+    notebooks = {shown: document.notebook for shown, document in documents.items() if document.notebook is not None}
+    report = _report(args, all_findings, sources, fixed_count, fixing, notebooks)
     if args.output_file:
         try:
             Path(args.output_file).write_text(report, encoding="utf-8")
@@ -242,9 +246,16 @@ def _run_checks(args: argparse.Namespace, project, tasks: list[Task]) -> dict[in
     return done
 
 
-def _report(args: argparse.Namespace, findings: list[Finding], sources: dict[str, str], fixed: int, fixing: bool) -> str:
-    """The output of `check` in the chosen format (see reporting.py), ending with a newline."""
+def _report(args: argparse.Namespace, findings: list[Finding], sources: dict, fixed: int, fixing: bool,
+            notebooks: dict[str, NotebookFile]) -> str:
+    """The output of `check` in the chosen format (see reporting.py), ending with a newline.
+    GitHub annotations and SARIF place a notebook's findings on the lines of its JSON."""
     from . import reporting
+
+    def in_file(finding: Finding) -> Range:
+        notebook = notebooks.get(finding.path) if finding.cell is not None else None
+        placed = notebook.file_range(finding.cell, finding.range) if notebook is not None else None
+        return placed or finding.range
 
     if args.statistics:
         if args.format == "json":
@@ -259,10 +270,10 @@ def _report(args: argparse.Namespace, findings: list[Finding], sources: dict[str
         first = Path(args.paths[0]) if args.paths else Path.cwd()
         from .checking import fix_edits
 
-        log = reporting.sarif(findings, sources, project_root(first), Path.cwd(), DOCS_URL, fix_edits)
+        log = reporting.sarif(findings, sources, project_root(first), Path.cwd(), DOCS_URL, fix_edits, in_file)
         return reporting.sarif_text(log) + "\n"
     if args.format == "github":
-        lines = reporting.github(findings)
+        lines = reporting.github(findings, in_file)
         return "".join(line + "\n" for line in lines)
     lines = reporting.full(findings, sources) if args.format == "full" else reporting.concise(findings)
     return "".join(line + "\n" for line in [*lines, *reporting.summary(findings, fixed, fixing)])

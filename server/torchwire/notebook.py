@@ -417,6 +417,33 @@ class NotebookFile:
         out.append(self.raw[last:])
         return self.bom + "".join(out)
 
+    def file_range(self, cell: int, rng: Range) -> Range | None:
+        """A range in a cell as a range in the `.ipynb` file's text (what a diff of the file,
+        and so a GitHub annotation, counts in); None if the cell has no source."""
+        start, end = self._file_position(cell, rng.start), self._file_position(cell, rng.end)
+        return None if start is None or end is None else Range(start, end)
+
+    def _file_position(self, cell: int, pos: Position) -> Position | None:
+        span = self._spans[cell] if cell < len(self._spans) else None
+        if span is None:
+            return None
+        begin, end = span
+        lines = _split_lines_like_ast(self.cells[cell].source, keepends=True)
+        line = lines[pos.line] if pos.line < len(lines) else ""
+        if self.raw.startswith("[", begin):  # one JSON string per line: find the line's
+            items = _item_starts(self.raw, begin, end)
+            if pos.line >= len(items):
+                return None
+            at = items[pos.line] + 1 + len(self._escaped(line[: pos.character]))
+        else:
+            before = "".join(lines[: pos.line]) + line[: pos.character]
+            at = begin + 1 + len(self._escaped(before))
+        line_start = self.raw.rfind("\n", 0, at) + 1
+        return Position(self.raw.count("\n", 0, at), at - line_start)
+
+    def _escaped(self, text: str) -> str:
+        return json.dumps(text, ensure_ascii=self._ascii)[1:-1]
+
     def _encoded(self, old: str, text: str, at: int) -> str:
         """`text` as a JSON value laid out as the old one was: one string, or a list of lines."""
         if not old.startswith("["):
@@ -465,6 +492,19 @@ def _indent_unit(raw: str) -> int:
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _item_starts(raw: str, begin: int, end: int) -> list[int]:
+    """Where each string of the JSON list at raw[begin:end] starts."""
+    decoder, starts = json.JSONDecoder(), []
+    i = _WHITESPACE.match(raw, begin + 1).end()
+    while i < end and raw[i] != "]":
+        starts.append(i)
+        _, i = decoder.raw_decode(raw, i)
+        i = _WHITESPACE.match(raw, i).end()
+        if raw[i] == ",":
+            i = _WHITESPACE.match(raw, i + 1).end()
+    return starts
 
 
 def _source_spans(raw: str) -> list[tuple[int, int] | None]:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from . import __version__
 from .engine.findings import Finding, Severity
-from .engine.source import SourceText
+from .engine.source import Range, SourceText
 
 FORMATS = ("text", "concise", "full", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -97,13 +97,14 @@ def _expand_tabs(text: str, blank: bool = False) -> str:
     return "".join(" " for _ in text) if blank else text
 
 
-def github(findings: list[Finding]) -> list[str]:
+def github(findings: list[Finding], in_file: Callable[[Finding], Range] | None = None) -> list[str]:
     """`::warning file=...,line=...,col=...,endLine=...,endColumn=...,title=TW101::message` (columns
     1-based, the end one past the range, as in SARIF). GitHub takes `col` and `endColumn` only
-    on a one-line range: a longer one gives its lines alone."""
+    on a one-line range: a longer one gives its lines alone. `in_file(finding)`: its range in the
+    file's own text, where that differs (a notebook cell's lines are lines of its JSON)."""
     out = []
     for f in findings:
-        start, end = f.range
+        start, end = in_file(f) if in_file is not None else f.range
         props = [("file", f.path), ("line", start.line + 1)]
         if end.line == start.line:
             props += [("col", start.character + 1), ("endLine", end.line + 1), ("endColumn", end.character + 1)]
@@ -146,10 +147,11 @@ def statistics_lines(findings: list[Finding]) -> list[str]:
 # ---------------------------------------------------------------------- SARIF
 
 
-def sarif(findings: list[Finding], sources: dict[tuple[str, int | None], str], root: Path, cwd: Path, docs_url: str, edits_of: Callable | None = None) -> dict:
+def sarif(findings: list[Finding], sources: dict[tuple[str, int | None], str], root: Path, cwd: Path, docs_url: str,
+          edits_of: Callable | None = None, in_file: Callable[[Finding], Range] | None = None) -> dict:
     """A SARIF 2.1.0 log of one run. `root`: the project root that artifact URIs are relative to
     (`%SRCROOT%`); finding paths are relative to `cwd`. `edits_of(finding)`: the fix's edits, or
-    None (fixes are computed only when asked for)."""
+    None (fixes are computed only when asked for). `in_file`: as for `github`."""
     from .rules import ALL_RULES
 
     rules = [_sarif_rule(code, name, summary, doc, severity, docs_url) for code, name, summary, doc, severity in _rule_entries(ALL_RULES)]
@@ -160,7 +162,7 @@ def sarif(findings: list[Finding], sources: dict[tuple[str, int | None], str], r
     for f in findings:
         artifact = _artifact(cwd / f.path, root)
         source = texts.get((f.path, f.cell))
-        location = {"physicalLocation": {"artifactLocation": artifact, "region": _region(f, source)}}
+        location = {"physicalLocation": {"artifactLocation": artifact, "region": _region(f, source, in_file(f) if in_file is not None else f.range)}}
         if f.cell is not None:  # lines and columns are the cell's
             location["logicalLocations"] = [{"name": f"cell {f.cell + 1}", "kind": "module"}]
         fingerprint_basis = _fingerprint_basis(f, artifact["uri"] + ("" if f.cell is None else f"#cell{f.cell}"), source)
@@ -234,8 +236,9 @@ def _what_it_does(doc: str) -> str:
     return " ".join(lines).strip()
 
 
-def _region(f: Finding, source: SourceText | None) -> dict:
-    region = _edit_region(f.range)
+def _region(f: Finding, source: SourceText | None, place: Range) -> dict:
+    """`place` in the file's lines; the snippet is the flagged code (a notebook cell's text)."""
+    region = _edit_region(place)
     if source is not None and f.range.start.line < len(source.lines):
         region["snippet"] = {"text": _text_of(source, f.range)}
     return region
