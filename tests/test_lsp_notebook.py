@@ -279,3 +279,36 @@ async def test_a_cell_sent_as_a_text_document_is_analysed_with_its_ipython_lines
         if params.uri == cell_uri(0):
             break
     assert [(d.code, d.range.start.line, d.range.start.character) for d in params.diagnostics] == [("TW101", 12, 12)]
+
+
+async def test_requests_on_markdown_cells_and_unknown_documents_answer_nothing(notebook: Notebook, client: LanguageClient):
+    await notebook.diagnostics()
+    for uri in (cell_uri(0), cell_uri(99)):  # the markdown cell; a cell of no notebook
+        hover = await client.text_document_hover_async(types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(0, 0)))
+        assert hover is None
+        actions = await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+            context=types.CodeActionContext(diagnostics=[])))
+        assert not actions
+    # A change to a notebook that was never opened is ignored; the session goes on.
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(uri="file:///workspace/other.ipynb", version=2),
+        change=types.NotebookDocumentChangeEvent()))
+    notebook.edit(2, MODEL.replace("            block(x)", "            x = block(x)"))
+    assert codes(await notebook.diagnostics()) == {1: [], 2: [], 3: []}
+
+
+async def test_source_fix_all_on_a_cell_fixes_that_cell(notebook: Notebook, client: LanguageClient):
+    broken = "class Wrapped(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.seq = nn.Sequential([nn.ReLU()])\n\n    def forward(self, x):\n        return self.seq(x)\n"
+    notebook.insert(4, broken)
+    await notebook.diagnostics()
+
+    async def fix_all(index: int):
+        return await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=cell_uri(index)), range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+            context=types.CodeActionContext(diagnostics=[], only=["source.fixAll.torchwire"])))
+
+    assert not await fix_all(2)  # the model's cell has no safe fix
+    (action,) = await fix_all(4)
+    assert apply(broken, action.edit, cell_uri(4), "utf-16") == broken.replace("nn.Sequential([nn.ReLU()])", "nn.Sequential(nn.ReLU())")
