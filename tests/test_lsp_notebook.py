@@ -312,3 +312,14 @@ async def test_source_fix_all_on_a_cell_fixes_that_cell(notebook: Notebook, clie
     assert not await fix_all(2)  # the model's cell has no safe fix
     (action,) = await fix_all(4)
     assert apply(broken, action.edit, cell_uri(4), "utf-16") == broken.replace("nn.Sequential([nn.ReLU()])", "nn.Sequential(nn.ReLU())")
+
+
+async def test_inlay_hints_in_a_cell_are_the_shapes_of_its_lines(notebook: Notebook, client: LanguageClient):
+    notebook.edit(2, MODEL.replace("            block(x)", "            x = block(x)"))
+    await notebook.diagnostics()
+    hints = await client.text_document_inlay_hint_async(types.InlayHintParams(
+        text_document=types.TextDocumentIdentifier(uri=cell_uri(2)), range=types.Range(types.Position(0, 0), types.Position(11, 0))))
+    # `x = block(x)  # é😀`: after `block(x)`, in UTF-16 columns of the cell's own lines.
+    assert [(h.position.line, h.position.character, h.label) for h in hints] == [(9, 24, "# [B, 16]"), (10, 16, "# [B, 16]")]
+    assert not await client.text_document_inlay_hint_async(types.InlayHintParams(
+        text_document=types.TextDocumentIdentifier(uri=cell_uri(3)), range=types.Range(types.Position(0, 0), types.Position(2, 0))))
