@@ -169,3 +169,26 @@ async def test_hover_on_a_variable_and_on_forward(session: Session):
         "**`x`**: `[B, 20]`\n\nOutput of `self.layers[1]` (nn.ReLU()), with the sizes of `self.layers[0]` (nn.Linear(10, 20)).")
     assert (await session.hover(URI, 20, 9)).contents.value == (
         "**`Branches.forward`**\n- `x`: `[B, 10]` (assumed from the first layer that reads it)\n- returns `[B, 40]`")
+
+
+# ---------------------------------------------------------------------- code lens
+
+
+async def test_code_lens_counts_above_the_class_and_its_container(session: Session):
+    await session.open(URI, SEED_UNICODE)
+    client = session.client
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=URI)))
+    assert [(lens.range.start.line, lens.range.start.character, lens.command) for lens in lenses] == [(10, 6, None), (13, 8, None)]
+    resolved = [await client.code_lens_resolve_async(lens) for lens in lenses]
+    assert [lens.command.title for lens in resolved] == ["430 parameters · 1.7 KB (float32)"] * 2
+    assert resolved[1].command.command == "torchwire.showParameters"
+    assert list(resolved[1].command.arguments) == [URI, "DiscardedOutputs", "layers"]
+    page = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="torchwire.parameterTable", arguments=resolved[0].command.arguments))
+    assert page["title"] == "DiscardedOutputs"
+    lines = page["markdown"].split("\n")
+    assert lines[:3] == ["# DiscardedOutputs", "", "**`DiscardedOutputs`**: 430 parameters (1.7 KB as float32)"]
+    assert "| `layers.2.bias` | `[10]` | 10 |" in lines
+    # The setting turns them off.
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"torchwire": {"codeLens": False}}))
+    assert await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=URI))) == []

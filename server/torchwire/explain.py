@@ -42,11 +42,11 @@ def explain_at(analysis: Analysis, pos: Position) -> Explanation | None:
     for node in reversed(path):  # innermost first
         found = _explain_node(analysis, cls, path, node, pos)
         if found is not None:
-            return Explanation(found, _name_range(analysis, node) if isinstance(node, ast.ClassDef) else analysis.source.node_range(node))
+            return Explanation(found, class_name_range(analysis, node) if isinstance(node, ast.ClassDef) else analysis.source.node_range(node))
     return None
 
 
-def _name_range(analysis: Analysis, node: ast.ClassDef) -> Range:
+def class_name_range(analysis: Analysis, node: ast.ClassDef) -> Range:
     line = node.lineno - 1
     text = analysis.source.line(line)
     start = text.find(node.name, text.find("class"))
@@ -97,7 +97,7 @@ def _explain_node(analysis: Analysis, cls: ModuleClass | None, path: list[ast.AS
 
 
 def _on_class_name(analysis: Analysis, node: ast.ClassDef, pos: Position) -> bool:
-    return _name_range(analysis, node).contains(pos)
+    return class_name_range(analysis, node).contains(pos)
 
 
 def _on_def_name(analysis: Analysis, node: ast.FunctionDef | ast.AsyncFunctionDef, pos: Position) -> bool:

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
   RevealOutputChannelOn,
@@ -60,9 +61,30 @@ class Controller {
       this.status,
       vscode.commands.registerCommand('torchwire.restart', () => this.restart('command', true)),
       vscode.commands.registerCommand('torchwire.showOutput', () => this.output.show()),
+      // A code lens's click: the server gives the page, shown as a Markdown preview.
+      vscode.commands.registerCommand('torchwire.showParameters', (uri: string, name: string, attribute: string | null) =>
+        this.showParameters(uri, name, attribute),
+      ),
       vscode.workspace.onDidChangeConfiguration((event) => this.configurationChanged(event)),
     );
     void this.watchPythonInterpreter();
+  }
+
+  private async showParameters(uri: string, name: string, attribute: string | null): Promise<void> {
+    const client = this.client;
+    if (client === undefined) {
+      return;
+    }
+    const page = (await client.sendRequest(ExecuteCommandRequest.type, {
+      command: 'torchwire.parameterTable',
+      arguments: [uri, name, attribute],
+    })) as { title: string; markdown: string } | null;
+    if (page === null || page === undefined) {
+      void vscode.window.showInformationMessage(`torchwire: ${name} is no longer in this file.`);
+      return;
+    }
+    const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: page.markdown });
+    await vscode.commands.executeCommand('markdown.showPreview', document.uri);
   }
 
   /** Stops the running server, if any, then finds and starts one. Calls are queued. */

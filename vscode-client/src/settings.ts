@@ -1,6 +1,6 @@
 /**
  * The settings the server reads, from the `torchwire` configuration section: `select`, `ignore`,
- * `severity` and `debounce`. Sent as `{"torchwire": {...}}` in `initializationOptions` and in
+ * `severity`, `debounce` and `codeLens`. Sent as `{"torchwire": {...}}` in `initializationOptions` and in
  * `workspace/didChangeConfiguration`, and as the answer to `workspace/configuration`. Values of
  * the wrong type are left out here, so one bad entry cannot make the server drop the others.
  * Nothing here imports `vscode`.
@@ -18,6 +18,8 @@ export interface ServerSettings {
   debounce?: number;
   /** The interpreter whose installed packages imported classes are looked for in. */
   python?: string;
+  /** Parameter counts above module classes and containers (code lens). */
+  codeLens?: boolean;
 }
 
 function strings(value: unknown): string[] | undefined {
@@ -48,6 +50,10 @@ export function serverSettings(get: (key: string) => unknown): ServerSettings {
   const debounce = get('debounce');
   if (typeof debounce === 'number' && Number.isFinite(debounce) && debounce >= 0) {
     settings.debounce = Math.round(debounce);
+  }
+  const codeLens = get('codeLens');
+  if (typeof codeLens === 'boolean') {
+    settings.codeLens = codeLens;
   }
   return settings;
 }

@@ -536,7 +536,7 @@ async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> N
     (a submodule read elsewhere is not unused), then refresh what was published."""
     asyncio.get_running_loop().create_task(_collect_garbage_when_idle(ls))
     project = ls.state.project
-    if project is None or project.root is None:
+    if project is None or project.root is None or not Path(project.root).is_dir():
         return
     from ..files import discover
 
@@ -626,13 +626,14 @@ def _merged(initial: dict, settings: Any) -> dict:
 
 
 def _refresh_all(ls: TorchwireServer) -> None:
+    caps = ls.client_capabilities.workspace
     if ls.state.push:
         for uri in list(ls.state.documents):
             schedule(ls, uri)
-    else:
-        caps = ls.client_capabilities.workspace
-        if caps is not None and caps.diagnostics is not None and caps.diagnostics.refresh_support:
-            ls.workspace_diagnostic_refresh(None)
+    elif caps is not None and caps.diagnostics is not None and caps.diagnostics.refresh_support:
+        ls.workspace_diagnostic_refresh(None)
+    if caps is not None and caps.code_lens is not None and caps.code_lens.refresh_support:
+        ls.workspace_code_lens_refresh(None)  # counts read through imports may have changed
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -884,6 +885,77 @@ async def inlay_hint(ls: TorchwireServer, params: types.InlayHintParams) -> list
         for hint, at in placed
         if at is not None
     ]
+
+
+# ---------------------------------------------------------------------- code lens
+
+SHOW_PARAMETERS = "torchwire.showParameters"  # the lens's command: the client shows the page
+PARAMETER_PAGE = "torchwire.parameterTable"  # the server's command that gives it
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=True))
+async def code_lens(ls: TorchwireServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
+    """A parameter count above each module class and each container `__init__` stores: where
+    they are now, their counts when the editor shows them (`codeLens/resolve`)."""
+    from ..lenses import code_lenses
+
+    if not ls.state.settings.code_lens:
+        return []
+    target = params.text_document.uri
+    uri = _owner(ls, target)
+    analysis = await analysis_for(ls, uri)
+    entry = ls.state.documents.get(uri)
+    if analysis is None or analysis.tree is None or entry is None:
+        return None
+    frame = _frame(ls, target, entry, analysis)
+    if frame is None:
+        return None
+    out = []
+    for lens in _safely(code_lenses, analysis) or []:
+        at = frame.to_client(ls.state.positions, lens.range)
+        if at is not None:
+            out.append(types.CodeLens(range=at, data={"uri": target, "class": lens.class_name, "attribute": lens.attribute}))
+    return out
+
+
+@server.feature(types.CODE_LENS_RESOLVE)
+async def resolve_code_lens(ls: TorchwireServer, lens: types.CodeLens) -> types.CodeLens:
+    from ..lenses import Lens, lens_title
+
+    data = lens.data if isinstance(lens.data, dict) else {}
+    target, name, attribute = data.get("uri"), data.get("class"), data.get("attribute")
+    if not isinstance(target, str) or not isinstance(name, str) or not isinstance(attribute, (str, type(None))):
+        return lens
+    uri = _owner(ls, target)
+    analysis = await analysis_for(ls, uri)
+    entry = ls.state.documents.get(uri)
+    if analysis is None or entry is None:
+        return lens
+    title = await asyncio.get_running_loop().run_in_executor(
+        ls.thread_pool, entry.locked(lambda: _safely(lens_title, analysis, Lens(Range(Position(0, 0), Position(0, 0)), name, attribute))))
+    if title is not None:
+        lens.command = types.Command(title=title, command=SHOW_PARAMETERS, arguments=[target, name, attribute])
+    return lens
+
+
+@server.command(PARAMETER_PAGE)
+async def parameter_page(ls: TorchwireServer, *arguments):
+    """`[uri, class, attribute or null]` -> `{"title", "markdown"}`: the page a lens opens."""
+    from ..lenses import parameter_page as page
+
+    if len(arguments) < 2 or not all(isinstance(a, (str, type(None))) for a in arguments[:3]):
+        raise JsonRpcInvalidParams("expected [uri, class, attribute]")
+    target, name = arguments[0], arguments[1]
+    attribute = arguments[2] if len(arguments) > 2 else None
+    uri = _owner(ls, target)
+    analysis = await analysis_for(ls, uri)
+    entry = ls.state.documents.get(uri)
+    if analysis is None or entry is None:
+        return None
+    markdown = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.locked(lambda: _safely(page, analysis, name, attribute)))
+    if markdown is None:
+        return None
+    return {"title": f"{name}.{attribute}" if attribute else name, "markdown": markdown}
 
 
 # ---------------------------------------------------------------------- code actions

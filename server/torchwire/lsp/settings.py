@@ -17,6 +17,7 @@ class Settings:
     debounce_ms: int = 0  # wait this long after a change before analysing (0: latest wins, at once)
     docs_url: str = DOCS_URL
     python: str | None = None  # the interpreter to resolve imports with (issue: cross-file)
+    code_lens: bool = True  # parameter counts above module classes and containers
 
     @staticmethod
     def from_client(data: Any) -> "Settings":
@@ -35,6 +36,8 @@ class Settings:
             settings.debounce_ms = int(debounce)
         if isinstance(data.get("docsUrl"), str) and "{code}" in data["docsUrl"]:
             settings.docs_url = data["docsUrl"]
+        if isinstance(data.get("codeLens"), bool):
+            settings.code_lens = data["codeLens"]
         for key in ("python", "pythonPath", "interpreter"):
             if isinstance(data.get(key), str) and data[key]:
                 settings.python = data[key]

@@ -6,7 +6,8 @@
 //      hover, and its entry in the Problems panel;
 //      (and, in the extension's LSP trace: the server started from torchwire.path, the settings
 //      in initializationOptions);
-//   2. the hover on `self.layers` with its parameter table ("430 parameters");
+//   2. the hover on `self.layers` with its parameter table ("430 parameters"), and the code
+//      lenses above the class and the container, whose click opens the parameter page;
 //   3. the quick fix "Assign the output: `x = layer(x)` (unsafe)" from the lightbulb menu,
 //      the saved file on disk, and the diagnostic gone;
 //   4. a settings change (torchwire.severity, typed into settings.json) reaching the server;
@@ -514,6 +515,22 @@ async function userSession(page, server, target, original) {
     check('2. the hover on self.layers shows "430 parameters"', hoverText.includes('self.layers: nn.ModuleList, 3 modules, 430 parameters'), hoverText.slice(0, 90));
     check('2. and the parameter table', /layers\.0\.weight\s*\[20, 10\]\s*200/.test(hoverText) && /layers\.2\.bias\s*\[10\]\s*10/.test(hoverText), '');
     await shot(page, '2-hover.png');
+  });
+
+  // ---- 2b. the code lens above the class and its container, and the page it opens
+  await step(page, '2b. the code lens', async () => {
+    await openFile(page, FILE);
+    const lenses = editor.locator('.codelens-decoration');
+    const counted = await poll('the code lenses', async () => (await lenses.filter({ hasText: '430 parameters · 1.7 KB (float32)' }).count()) === 2, 20_000).catch(() => false);
+    check('2b. "430 parameters · 1.7 KB (float32)" above the class and above self.layers', counted, (await lenses.allInnerTexts().catch(() => [])).join(' | '));
+    await shot(page, '2b-codelens.png');
+    await lenses.locator('a', { hasText: '430 parameters' }).first().click();
+    const preview = page.locator('.tabs-container .tab', { hasText: 'Preview' }).first();
+    const opened = await preview.waitFor({ timeout: 15_000 }).then(() => true, () => false);
+    check('2b. a click on it opens the parameter page as a Markdown preview', opened, '');
+    if (opened) {
+      await page.keyboard.press('Control+W');
+    }
   });
 
   // ---- 3. the quick fix, from the lightbulb (Ctrl+. when no lightbulb shows)

@@ -32,3 +32,8 @@ test('entries of the wrong type are left out, the rest kept', () => {
   assert.deepEqual(from({ severity: ['TW101'] }).severity, {});
   assert.equal(from({ debounce: 99.6 }).debounce, 100);
 });
+
+test('codeLens is sent when it is a boolean', () => {
+  assert.equal(from({ codeLens: false }).codeLens, false);
+  assert.equal(from({ codeLens: 'no' }).codeLens, undefined);
+});
