@@ -4,6 +4,7 @@ way of getting diagnostics). Asserts what the editor would show and the edited t
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,7 @@ async def client(request, lsp_client: LanguageClient):
         )
     )
     caps = client_capabilities(request.param)
+    lsp_client.name = request.param
     lsp_client.negotiated = (  # what this client and the server agreed on
         str(result.capabilities.position_encoding or "utf-16"),
         caps.text_document is not None and caps.text_document.diagnostic is not None,
@@ -177,6 +179,8 @@ async def test_hover_on_a_variable_and_on_forward(session: Session):
 async def test_code_lens_counts_above_the_class_and_its_container(session: Session):
     await session.open(URI, SEED_UNICODE)
     client = session.client
+    refreshes = []
+    client.feature(types.WORKSPACE_CODE_LENS_REFRESH)(lambda ls, params: refreshes.append(params))
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=URI)))
     assert [(lens.range.start.line, lens.range.start.character, lens.command) for lens in lenses] == [(10, 6, None), (13, 8, None)]
     resolved = [await client.code_lens_resolve_async(lens) for lens in lenses]
@@ -191,4 +195,11 @@ async def test_code_lens_counts_above_the_class_and_its_container(session: Sessi
     assert "| `layers.2.bias` | `[10]` | 10 |" in lines
     # The setting turns them off.
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"torchwire": {"codeLens": False}}))
-    assert await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=URI))) == []
+    assert list(await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=URI)))) == []
+    supports = client_capabilities(client.name).workspace
+    if supports.code_lens is not None and supports.code_lens.refresh_support:  # told the lenses changed
+        for _ in range(50):
+            if refreshes:
+                break
+            await asyncio.sleep(0.05)
+        assert refreshes == [None]

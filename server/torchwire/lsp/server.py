@@ -97,6 +97,7 @@ class State:
     versioned_edits: bool = False
     fixes_loaded: bool = False  # the fix machinery (libcst) is imported, or being imported
     last_change: float = 0.0  # time.monotonic() of the last document opened or changed
+    lenses_shown: bool = False  # the client asked for code lenses: tell it when they change
     documents: dict[str, OpenDocument] = field(default_factory=dict)
 
 
@@ -632,7 +633,7 @@ def _refresh_all(ls: TorchwireServer) -> None:
             schedule(ls, uri)
     elif caps is not None and caps.diagnostics is not None and caps.diagnostics.refresh_support:
         ls.workspace_diagnostic_refresh(None)
-    if caps is not None and caps.code_lens is not None and caps.code_lens.refresh_support:
+    if ls.state.lenses_shown and caps is not None and caps.code_lens is not None and caps.code_lens.refresh_support:
         ls.workspace_code_lens_refresh(None)  # counts read through imports may have changed
 
 
@@ -901,6 +902,7 @@ async def code_lens(ls: TorchwireServer, params: types.CodeLensParams) -> list[t
 
     if not ls.state.settings.code_lens:
         return []
+    ls.state.lenses_shown = True
     target = params.text_document.uri
     uri = _owner(ls, target)
     analysis = await analysis_for(ls, uri)
