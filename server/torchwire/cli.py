@@ -384,6 +384,37 @@ def cmd_hover(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+# ---------------------------------------------------------------------- graph
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """The dataflow of forward(), of one class (FILE:CLASS) or of each class of FILE."""
+    from .graph import dataflow_graphs, dot, mermaid, to_json
+
+    target, class_name = args.target, None
+    head, _, tail = target.rpartition(":")
+    if head and tail.isidentifier() and not Path(target).exists():
+        target, class_name = head, tail
+    path = Path(target)
+    try:
+        document = _Input.read(path, _display(path))
+    except READ_ERRORS as error:
+        raise UsageError(f"{target}: cannot read: {error}") from None
+    args.paths = [target]
+    analysis = analyze(document.text, _display(path), Config(select=[]), _project(args).resolver(blocking=True))
+    graphs = dataflow_graphs(analysis, class_name)
+    if not graphs:
+        what = f"no nn.Module class named {class_name!r} with a forward()" if class_name else "no nn.Module class with a forward()"
+        print(f"torchwire: {target}: {what}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.format == "json":
+        print(json.dumps([to_json(g) for g in graphs] if class_name is None else to_json(graphs[0]), indent=2, ensure_ascii=False))
+    else:
+        render = mermaid if args.format == "mermaid" else dot
+        print("\n\n".join(render(g) for g in graphs))
+    return EXIT_CLEAN
+
+
 # ---------------------------------------------------------------------- rule
 
 
@@ -474,6 +505,12 @@ def build_parser() -> argparse.ArgumentParser:
     hover.add_argument("location", metavar="PATH:LINE:COL")
     hover.add_argument("--python", metavar="PATH", help="the interpreter whose installed packages imports resolve to")
     hover.set_defaults(run=cmd_hover)
+
+    graph = sub.add_parser("graph", help="the dataflow of forward() as a graph: mermaid, dot or json")
+    graph.add_argument("target", metavar="FILE[:CLASS]")
+    graph.add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+    graph.add_argument("--python", metavar="PATH", help="the interpreter whose installed packages imports resolve to")
+    graph.set_defaults(run=cmd_graph)
 
     rule = sub.add_parser("rule", help="explain a rule (or list them all)")
     rule.add_argument("code", nargs="?")
