@@ -156,7 +156,7 @@ def test_editor_end_to_end(editor, tmp_path: Path):
             TW_HINT_LINE=str(DIAGNOSTIC_LINE + 1),  # `return x  # [B, 10]`
             TW_HINT_LABEL="# [B, 10]",
             TW_LENS_TITLE="430 parameters · 1.7 KB (float32)",
-            TW_LENS_PAGE_FIRST="# DiscardedOutputs",
+            TW_LENS_PAGE_FIRST="# DiscardedOutputs.layers",
             TW_RUN_TIMEOUT_MS=str(RUN_TIMEOUT_MS + 10_000),
         )
 

@@ -37,7 +37,13 @@ class NotAModule:
 
 def titles(text: str) -> list[tuple[int, str, str | None, str | None]]:
     analysis = analyze(text, "m.py")
-    return [(lens.range.start.line, lens.class_name, lens.attribute, lens_title(analysis, lens)) for lens in code_lenses(analysis)]
+    return [(lens.range.start.line, lens.class_name, lens.attribute, lens_title(analysis, lens)) for lens in code_lenses(analysis)
+            if not lens.dataflow]
+
+
+def test_a_dataflow_lens_above_each_class_with_a_forward():
+    analysis = analyze(SYMBOLIC, "m.py")
+    assert [(lens.class_name, lens_title(analysis, lens)) for lens in code_lenses(analysis) if lens.dataflow] == [("Empty", "dataflow")]
 
 
 def test_lenses_and_their_counts():

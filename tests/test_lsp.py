@@ -181,8 +181,14 @@ async def test_code_lens_counts_above_the_class_and_its_container(session: Sessi
     client = session.client
     refreshes = []
     client.feature(types.WORKSPACE_CODE_LENS_REFRESH)(lambda ls, params: refreshes.append(params))
-    lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=URI)))
-    assert [(lens.range.start.line, lens.range.start.character, lens.command) for lens in lenses] == [(10, 6, None), (13, 8, None)]
+    lenses = list(await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=URI))))
+    assert [(lens.range.start.line, lens.range.start.character, lens.command and lens.command.title) for lens in lenses] == [
+        (10, 6, None), (10, 6, "dataflow"), (13, 8, None)]
+    dataflow = lenses.pop(1).command
+    assert (dataflow.command, list(dataflow.arguments)) == ("torchwire.showDataflow", [URI, "DiscardedOutputs"])
+    (graph,) = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="torchwire.dataflowGraph", arguments=[URI, "DiscardedOutputs"]))
+    assert graph["class"] == "DiscardedOutputs" and graph["mermaid"].startswith("flowchart TD\n")
+    assert [n["label"] for n in graph["graph"]["nodes"] if n["lost"]] == ["self.layers[0]", "self.layers[1]", "self.layers[2]"]
     resolved = [await client.code_lens_resolve_async(lens) for lens in lenses]
     assert [lens.command.title for lens in resolved] == ["430 parameters · 1.7 KB (float32)"] * 2
     assert resolved[1].command.command == "torchwire.showParameters"

@@ -30,12 +30,15 @@ class Lens:
     range: Range  # the class's name, or the assignment's target (`self.layers`)
     class_name: str
     attribute: str | None = None  # None: the whole class
+    dataflow: bool = False  # the lens that opens forward's dataflow picture
 
 
 def code_lenses(analysis: Analysis) -> list[Lens]:
     out: list[Lens] = []
     for cls in analysis.module_classes:
         out.append(Lens(class_name_range(analysis, cls.node), cls.name))
+        if "forward" in cls.methods:
+            out.append(Lens(class_name_range(analysis, cls.node), cls.name, dataflow=True))
         init = next((s for s in cls.node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__init__"), None)
         for stmt in init.body if init is not None else ():
             attribute = _container_assigned(stmt)
@@ -44,8 +47,13 @@ def code_lenses(analysis: Analysis) -> list[Lens]:
     return out
 
 
+DATAFLOW_TITLE = "dataflow"
+
+
 def lens_title(analysis: Analysis, lens: Lens) -> str | None:
     """`430 parameters · 1.7 KB (float32)`; None when the class or attribute is gone."""
+    if lens.dataflow:
+        return DATAFLOW_TITLE
     cls = next((c for c in analysis.module_classes if c.name == lens.class_name), None)
     if cls is None:
         return None

@@ -892,13 +892,15 @@ async def inlay_hint(ls: TorchwireServer, params: types.InlayHintParams) -> list
 
 SHOW_PARAMETERS = "torchwire.showParameters"  # the lens's command: the client shows the page
 PARAMETER_PAGE = "torchwire.parameterTable"  # the server's command that gives it
+SHOW_DATAFLOW = "torchwire.showDataflow"  # the dataflow lens's command: the client draws it
+DATAFLOW = "torchwire.dataflowGraph"  # the server's command that gives the graph
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=True))
 async def code_lens(ls: TorchwireServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
     """A parameter count above each module class and each container `__init__` stores: where
     they are now, their counts when the editor shows them (`codeLens/resolve`)."""
-    from ..lenses import code_lenses
+    from ..lenses import DATAFLOW_TITLE, code_lenses
 
     if not ls.state.settings.code_lens:
         return []
@@ -915,7 +917,12 @@ async def code_lens(ls: TorchwireServer, params: types.CodeLensParams) -> list[t
     out = []
     for lens in _safely(code_lenses, analysis) or []:
         at = frame.to_client(ls.state.positions, lens.range)
-        if at is not None:
+        if at is None:
+            continue
+        if lens.dataflow:  # nothing to compute for its title
+            command = types.Command(title=DATAFLOW_TITLE, command=SHOW_DATAFLOW, arguments=[target, lens.class_name])
+            out.append(types.CodeLens(range=at, command=command))
+        else:
             out.append(types.CodeLens(range=at, data={"uri": target, "class": lens.class_name, "attribute": lens.attribute}))
     return out
 
@@ -958,6 +965,27 @@ async def parameter_page(ls: TorchwireServer, *arguments):
     if markdown is None:
         return None
     return {"title": f"{name}.{attribute}" if attribute else name, "markdown": markdown}
+
+
+@server.command(DATAFLOW)
+async def dataflow_graph(ls: TorchwireServer, *arguments):
+    """`[uri, class or null]` -> `[{"class", "mermaid", "dot", "graph"}]`: forward's dataflow
+    of that class (or of each class of the document), for clients to draw."""
+    from ..graph import dataflow_graphs, dot, mermaid, to_json
+
+    if not arguments or not isinstance(arguments[0], str) or not all(isinstance(a, (str, type(None))) for a in arguments[1:2]):
+        raise JsonRpcInvalidParams("expected [uri, class]")
+    target, name = arguments[0], arguments[1] if len(arguments) > 1 else None
+    uri = _owner(ls, target)
+    analysis = await analysis_for(ls, uri)
+    entry = ls.state.documents.get(uri)
+    if analysis is None or entry is None:
+        return []
+
+    def draw() -> list[dict]:
+        return [{"class": g.name, "mermaid": mermaid(g), "dot": dot(g), "graph": to_json(g)} for g in dataflow_graphs(analysis, name)]
+
+    return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.locked(lambda: _safely(draw) or []))
 
 
 # ---------------------------------------------------------------------- code actions
