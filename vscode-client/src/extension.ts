@@ -17,6 +17,7 @@ import {
   TransportKind,
 } from 'vscode-languageclient/node';
 
+import { DataflowPanel } from './dataflow';
 import { commandLine, discover, Discovery, DiscoveryInput, ProbeResult } from './discovery';
 import { serverSettings, ServerSettings } from './settings';
 
@@ -65,6 +66,13 @@ class Controller {
       vscode.commands.registerCommand('torchwire.showParameters', (uri: string, name: string, attribute: string | null) =>
         this.showParameters(uri, name, attribute),
       ),
+      // From a code lens (one class), or the command palette (every class of the active file).
+      vscode.commands.registerCommand('torchwire.showDataflow', (uri?: string, name?: string) => {
+        const target = uri ?? vscode.window.activeTextEditor?.document.uri.toString();
+        if (target !== undefined) {
+          DataflowPanel.show(this.context.extensionUri, () => this.client, target, name ?? null);
+        }
+      }),
       vscode.workspace.onDidChangeConfiguration((event) => this.configurationChanged(event)),
     );
     void this.watchPythonInterpreter();

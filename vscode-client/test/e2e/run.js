@@ -7,7 +7,8 @@
 //      (and, in the extension's LSP trace: the server started from torchwire.path, the settings
 //      in initializationOptions);
 //   2. the hover on `self.layers` with its parameter table ("430 parameters"), and the code
-//      lenses above the class and the container, whose click opens the parameter page;
+//      lenses above the class and the container, whose click opens the parameter page, and
+//      the "dataflow" lens, which draws forward() in a webview (the three outputs lost);
 //   3. the quick fix "Assign the output: `x = layer(x)` (unsafe)" from the lightbulb menu,
 //      the saved file on disk, and the diagnostic gone;
 //   4. a settings change (torchwire.severity, typed into settings.json) reaching the server;
@@ -531,6 +532,29 @@ async function userSession(page, server, target, original) {
     if (opened) {
       await page.keyboard.press('Control+W');
     }
+  });
+
+  // ---- 2c. the dataflow lens: forward() drawn in a webview, the three outputs lost
+  await step(page, '2c. the dataflow', async () => {
+    await openFile(page, FILE);
+    await editor.locator('.codelens-decoration a', { hasText: 'dataflow' }).first().click({ timeout: 15_000 });
+    const drawn = await poll('the drawn graph in the webview', async () => {
+      for (const frame of page.frames()) {
+        const graph = frame.locator('#graphs[data-drawn] svg');
+        if ((await graph.count().catch(() => 0)) > 0) {
+          return frame;
+        }
+      }
+      return false;
+    }, 30_000).catch(() => false);
+    const text = drawn ? (await drawn.locator('#graphs').innerText()).replace(/\s+/g, ' ') : '(no graph)';
+    const lost = (text.match(/output lost/g) || []).length;
+    check('2c. the dataflow view draws forward(): three layers whose output is lost', drawn && text.includes('DiscardedOutputs.forward') && text.includes('self.layers[0]') && lost === 3, text.slice(0, 160));
+    await shot(page, '2c-dataflow.png');
+    if (drawn) {
+      await page.screenshot({ path: path.join(ARTIFACTS, 'readme-dataflow.png'), clip: { x: 352, y: 36, width: 1048, height: 620 } });
+    }
+    await runCommand(page, 'View: Close All Editors in Group').catch(() => {});
   });
 
   // ---- 3. the quick fix, from the lightbulb (Ctrl+. when no lightbulb shows)
