@@ -553,6 +553,15 @@ async function userSession(page, server, target, original) {
     await shot(page, '2c-dataflow.png');
     if (drawn) {
       await page.screenshot({ path: path.join(ARTIFACTS, 'readme-dataflow.png'), clip: { x: 352, y: 36, width: 1048, height: 620 } });
+      // Drawn again as you type: `x = ` before `layer(x)` makes the loop a chain; reverted, the bug is back.
+      const lostNow = async () => ((await drawn.locator('#graphs').innerText().catch(() => '')).match(/output lost/g) || []).length;
+      await goTo(page, 18, 13);
+      await page.keyboard.type('x = ');
+      const chained = await poll('the chain drawn', async () => (await lostNow()) === 0, 15_000).catch(() => false);
+      await openFile(page, FILE);
+      await runCommand(page, 'File: Revert File');
+      const back = await poll('the bug drawn again', async () => (await lostNow()) === 3, 15_000).catch(() => false);
+      check('2c. it is drawn again as you type (a chain with `x = layer(x)`, the bug once reverted)', chained && back && !(await dirty(page, FILE)), `chain: ${chained}, reverted: ${back}`);
     }
     await runCommand(page, 'View: Close All Editors in Group').catch(() => {});
   });
