@@ -24,38 +24,36 @@ local function show(name, lines, filetype)
   vim.api.nvim_win_set_buf(0, buf)
 end
 
----@param command lsp.Command
----@param ctx table
-local function show_parameters(command, ctx)
-  local client = vim.lsp.get_client_by_id(ctx.client_id)
-  if client == nil then
-    return
-  end
-  local params = { command = 'torchwire.parameterTable', arguments = command.arguments }
-  client:request('workspace/executeCommand', params, function(err, page)
-    if err ~= nil or type(page) ~= 'table' then
-      vim.notify('torchwire: ' .. (err and err.message or 'this class is no longer in the file'), vim.log.levels.WARN)
+--- A client-side command: runs the server command `server_command` with the lens's arguments,
+--- then shows what `page(result)` makes of its result ({name, text, filetype}, or nil: nothing).
+local function shown_by(server_command, page, missing)
+  return function(command, ctx)
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    if client == nil then
       return
     end
-    show(page.title, vim.split(page.markdown, '\n', { plain = true }), 'markdown')
-  end, ctx.bufnr)
+    local params = { command = server_command, arguments = command.arguments }
+    client:request('workspace/executeCommand', params, function(err, result)
+      local shown = err == nil and type(result) == 'table' and page(result) or nil
+      if shown == nil then
+        vim.notify('torchwire: ' .. (err and err.message or missing), vim.log.levels.WARN)
+        return
+      end
+      show(shown.name, vim.split(shown.text, '\n', { plain = true }), shown.filetype)
+    end, ctx.bufnr)
+  end
 end
 
---- The dataflow lens: forward's graph as Mermaid text (a Mermaid plugin, or GitHub, draws it).
-local function show_dataflow(command, ctx)
-  local client = vim.lsp.get_client_by_id(ctx.client_id)
-  if client == nil then
-    return
-  end
-  local params = { command = 'torchwire.dataflowGraph', arguments = command.arguments }
-  client:request('workspace/executeCommand', params, function(err, graphs)
-    if err ~= nil or type(graphs) ~= 'table' or graphs[1] == nil then
-      vim.notify('torchwire: ' .. (err and err.message or 'no forward() to draw'), vim.log.levels.WARN)
-      return
-    end
-    show(graphs[1].class .. '.forward', vim.split(graphs[1].mermaid, '\n', { plain = true }), 'mermaid')
-  end, ctx.bufnr)
-end
+-- A parameter lens: the class's (or container's) parameters as Markdown.
+local show_parameters = shown_by('torchwire.parameterTable', function(page)
+  return { name = page.title, text = page.markdown, filetype = 'markdown' }
+end, 'this class is no longer in the file')
+
+-- The dataflow lens: forward's graph as Mermaid text (a Mermaid plugin, or GitHub, draws it).
+local show_dataflow = shown_by('torchwire.dataflowGraph', function(graphs)
+  local graph = graphs[1]
+  return graph and { name = graph.class .. '.forward', text = graph.mermaid, filetype = 'mermaid' }
+end, 'no forward() to draw')
 
 ---@type vim.lsp.Config
 return {
