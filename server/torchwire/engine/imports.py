@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+from typing import Callable
 
 # torch.nn re-exports everything in torch.nn.modules.<file>; we speak the public name.
 _TORCH_NN_PRIVATE = "torch.nn.modules."
@@ -17,6 +18,63 @@ def canonical(qualified: str) -> str:
     return qualified
 
 
+class _Names(dict):
+    """Local name -> qualified name, with the names of star imports read when first needed: at
+    a name no other binding answers, or when all names are asked for. A package's `__init__`
+    star-imports each of its submodules (transformers: two thousand files), and a lookup of
+    its `__version__` needs none of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.load: Callable[[], None] | None = None
+        self.bound_elsewhere: Callable[[str], bool] = lambda name: False
+
+    def _load(self) -> None:
+        load, self.load = self.load, None  # once, and not again from inside (import cycles)
+        if load is not None:
+            load()
+
+    def _missing(self, name: object) -> bool:
+        if self.load is None or dict.__contains__(self, name):
+            return False
+        if isinstance(name, str) and self.bound_elsewhere(name):
+            return False  # a class or function of the file itself
+        self._load()
+        return True
+
+    def get(self, name, default=None):
+        self._missing(name)
+        return dict.get(self, name, default)
+
+    def __contains__(self, name) -> bool:
+        self._missing(name)
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name):
+        self._missing(name)
+        return dict.__getitem__(self, name)
+
+    def __iter__(self):
+        self._load()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._load()
+        return dict.keys(self)
+
+    def values(self):
+        self._load()
+        return dict.values(self)
+
+    def items(self):
+        self._load()
+        return dict.items(self)
+
+
 class ImportMap:
     """Local names bound by imports (and simple aliases) at a file's top level."""
 
@@ -28,7 +86,14 @@ class ImportMap:
     def add_star_names(self, names: dict[str, str]) -> None:
         """What a star import brings in, as found by a resolver; explicit imports win."""
         for local, qualified in names.items():
-            self.names.setdefault(local, canonical(qualified))
+            dict.setdefault(self.names, local, canonical(qualified))
+
+    def read_stars_when_needed(self, load: Callable[[], None], bound_elsewhere: Callable[[str], bool]) -> None:
+        """Star imports resolved by `load()` only once a name needs them (see _Names)."""
+        names = _Names()
+        dict.update(names, self.names)
+        names.load, names.bound_elsewhere = load, bound_elsewhere
+        self.names = names
 
     def _collect(self, body: list[ast.stmt]) -> None:
         for stmt in body:

@@ -1056,6 +1056,9 @@ class Interpreter:
             text = text[:45] + "..."
         return Opaque(f"`{text}` {why}" if text else why)
 
+    def _over_helper_budget(self, node: ast.AST | None) -> Opaque:
+        return self.opaque(node, f"does more than torchwire follows in a helper ({HELPER_STEPS} steps)")
+
     def call_function(self, func: FunctionRef, args: list[Any], kwargs: dict[str, Any], frame: Frame, node: ast.AST | None = None) -> Any:
         if frame.depth >= MAX_DEPTH:
             return self.opaque(node, "is nested too deeply to follow")
@@ -1063,19 +1066,32 @@ class Interpreter:
             tying.post_init(func.bound_self)  # transformers' weight tying, nothing else registers
             return None
         if func.ctx is not None and func.ctx is not self.ctx:
+            helper = func.bound_self is None and func.owner is None
+            memo_key = _helper_memo_key(func, args, kwargs, frame.depth) if helper else None
+            if memo_key is not None and self.steps + HELPER_STEPS < self.step_limit:
+                known = func.ctx.helper_results.get(memo_key)
+                if known is not None:  # the same run again: its result, at its cost in steps
+                    result, used = known
+                    self.steps += used
+                    return self._over_helper_budget(node) if result is _OVER_BUDGET else result
             other = self.for_file(func.ctx)
-            if func.bound_self is None and func.owner is None:
+            if helper:
                 # A helper of another file (get_down_block, to_2tuple) gets a few statements of its
                 # own: one that does more (a package's utilities) is not what builds layers.
                 other.step_limit = min(self.step_limit, self.steps + HELPER_STEPS)
+            own_budget = other.step_limit != self.step_limit
+            started = self.steps
             try:
-                return other.call_function(dataclasses.replace(func, ctx=None), args, kwargs, frame, node)
+                result = other.call_function(dataclasses.replace(func, ctx=None), args, kwargs, frame, node)
             except Budget:
-                if other.step_limit == self.step_limit:
+                if not own_budget:
                     raise
-                return self.opaque(node, f"does more than torchwire follows in a helper ({HELPER_STEPS} steps)")
+                result = _OVER_BUDGET
             finally:
                 self.steps = other.steps
+            if memo_key is not None and own_budget and (result is _OVER_BUDGET or _immutable(result)):
+                func.ctx.helper_results[memo_key] = (result, self.steps - started)
+            return self._over_helper_budget(node) if result is _OVER_BUDGET else result
         inner = Frame(dict(func.closure or {}), frame.self_module if func.bound_self is None else func.bound_self, frame.cls, frame.multiplier, frame.conditions, frame.depth + 1)
         if func.bound_self is not None:
             args = [func.bound_self, *args]
@@ -1599,7 +1615,10 @@ def _compare(op: ast.cmpop, a: Any, b: Any) -> bool | None:
     if isinstance(op, (ast.Is, ast.IsNot)):
         if is_unknown(a) or is_unknown(b) or isinstance(a, Sym) or isinstance(b, Sym):
             return None
-        same = a is b if (a is None or b is None) else (a == b if isinstance(a, (bool, int, str)) else a is b)
+        if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
+            same = a is b  # `1 is True` is False
+        else:
+            same = a == b if isinstance(a, (int, str)) else a is b
         return same if isinstance(op, ast.Is) else not same
     if isinstance(op, (ast.In, ast.NotIn)):
         if isinstance(b, SeqVal) and all(e.count == 1 for e in b.entries) and (a is None or isinstance(a, (int, float, str))):
@@ -1772,6 +1791,28 @@ def _builtin_float(interp: Interpreter, args, kwargs, node, frame) -> Any:
     if len(args) == 1 and isinstance(args[0], (int, float)):
         return float(args[0])
     return UNKNOWN
+
+
+_OVER_BUDGET = object()  # a helper call that ran out of its own steps (the caller says where)
+_CONSTANTS = (bool, int, float, str, type(None))
+
+
+def _helper_memo_key(func: FunctionRef, args: list[Any], kwargs: dict[str, Any], depth: int) -> tuple | None:
+    """The key under which a call of a helper of another file can be remembered: a function
+    without a closure, given only constants (or nothing). Its run then depends on nothing
+    else: the interpreter keeps no module state that a call could change."""
+    if func.closure or not all(_is_constant(a) for a in args) or not all(_is_constant(v) for v in kwargs.values()):
+        return None
+    typed = tuple((type(a), a) for a in args)  # f(1) and f(True) are different calls
+    return (id(func.node), depth, typed, tuple(sorted((k, type(v), v) for k, v in kwargs.items())))
+
+
+def _is_constant(value: Any) -> bool:
+    return value is UNKNOWN or type(value) in _CONSTANTS
+
+
+def _immutable(value: Any) -> bool:
+    return _is_constant(value) or type(value) is Opaque
 
 
 def _builtin_minmax(pick: Callable[..., Any]):

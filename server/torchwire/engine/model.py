@@ -264,9 +264,11 @@ class FileContext:
         self.resolver = resolver
         self.lazy = lazy
         self.imports = ImportMap(tree)
-        if resolver is not None:
-            for module in self.imports.star_modules:
-                self.imports.add_star_names(resolver.star_names(self, module))
+        if resolver is not None and self.imports.star_modules:
+            if lazy:  # another package's file: its star imports are read if a name needs them
+                self.imports.read_stars_when_needed(self._read_star_imports, self._binds)
+            else:
+                self._read_star_imports()
         self.observations: dict[tuple[str, int], Observation] = {}
         self.shared_reported: set[int] = set()  # module uids already reported as repeated
         self.instances: dict[int, ModuleVal] = {}  # id(constructor call) -> the module it built
@@ -275,11 +277,23 @@ class FileContext:
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self._constants: dict[str, ast.expr] = {}
         self._globals_cache: dict[str, Any] = {}
+        # What helper functions of this file returned for constant arguments (see
+        # Interpreter.call_function): environment probes such as `is_flash_attn_available()`
+        # are read by every model class of a package, on every keystroke.
+        self.helper_results: dict[tuple, tuple[Any, int]] = {}
         self._prepared: set[int] = set()
         self._collect(tree.body, at_top_level=True)
         if not lazy:
             for cls in self.all_classes:
                 self.prepare(cls)
+
+    def _read_star_imports(self) -> None:
+        for module in self.imports.star_modules:
+            self.imports.add_star_names(self.resolver.star_names(self, module))
+
+    def _binds(self, name: str) -> bool:
+        """Whether the file's own top level defines `name` (a class, function or constant)."""
+        return name in self.classes or name in self.functions or name in self._constants
 
     def dispose(self) -> None:
         """Break the cycles of an analysis no longer needed (its classes and this context, their
@@ -293,7 +307,7 @@ class FileContext:
             cls.constructions.clear()
             cls.defaults_built.clear()
             cls.answers.clear()
-        for table in (self.classes, self.instances, self.observations, self._globals_cache):
+        for table in (self.classes, self.instances, self.observations, self._globals_cache, self.helper_results):
             table.clear()
         self.all_classes = []
 
