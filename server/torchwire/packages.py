@@ -247,7 +247,7 @@ class IndexStore:
             parsed = self._read(path)
             if parsed is None:
                 return None
-            self._keep_tree(path, parsed)
+            self.keep_tree(path, parsed)
             index = ModuleIndex.of(parsed[1])
             with self._lock:
                 group[path] = {"t": stamp, "x": index.to_json()}
@@ -264,7 +264,8 @@ class IndexStore:
         except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
             return None
 
-    def _keep_tree(self, path: str, parsed: tuple[str, ast.Module]) -> None:
+    def keep_tree(self, path: str, parsed: tuple[str, ast.Module]) -> None:
+        """A tree for `take_tree`, with its text's digest (a few, the latest kept)."""
         self._recent_trees[path] = parsed
         while len(self._recent_trees) > RECENT_TREES:
             self._recent_trees.pop(next(iter(self._recent_trees)))

@@ -86,6 +86,7 @@ class Project:
     _retry: set[tuple[str, str]] = field(default_factory=set, repr=False)  # lookups cut short by their budget
     _tries: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _stamps: dict[str, list[int] | None] = field(default_factory=dict, repr=False)  # file -> (mtime, size) when analysed
+    learnt: int = 0  # counts the files read and forgotten: what the server's collections watch
 
     def __post_init__(self) -> None:
         self.layouts = Layouts(self.root, self.python)
@@ -373,6 +374,7 @@ class Project:
         # hold hundreds of classes that nobody uses).
         ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=None), lazy=True)
         self._files[path] = (digest, ctx)
+        self.learnt += 1
         self._stamps[path] = stamp
         return ctx
 
@@ -387,7 +389,8 @@ class Project:
         """A file changed (or appeared): drop what was learnt from it. Returns the files that
         reached it, directly or not, whose analyses are now out of date."""
         with self._lock:
-            self._files.pop(path, None)
+            self._drop(path)
+            self.learnt += 1
             if appeared:  # a new file may answer lookups that found nothing before
                 for key in [k for k, v in self._lookups.items() if v is None]:
                     del self._lookups[key]
@@ -397,8 +400,16 @@ class Project:
                 affected |= reached
                 frontier = reached
             for importer in affected:
-                self._files.pop(importer, None)
+                self._drop(importer)
             return affected
+
+    def _drop(self, path: str) -> None:
+        """Forget a file's model. Its tree is kept a while: a file dropped because one it reads
+        changed (or was read incompletely) is most often read again, unchanged, at once
+        (modeling_utils.py: 100 ms of parsing each time)."""
+        cached = self._files.pop(path, None)
+        if cached is not None and cached[1] is not None:
+            self.layouts.store.keep_tree(path, (cached[0], cached[1].tree))
 
 
     # ------------------------------------------------------------------ attributes read across files
