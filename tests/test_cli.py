@@ -27,6 +27,7 @@ EXPECTED_EXAMPLE_FINDINGS = [
     ("tw204_sequential_list.py", 14, "TW204"),
     ("tw205_layer_in_forward.py", 18, "TW205"),
     ("tw206_requires_grad_tensor.py", 15, "TW206"),
+    ("tw207_plain_tensor_mask.py", 15, "TW207"),
     ("tw208_module_before_init.py", 15, "TW208"),
     ("tw301_sizes_do_not_chain.py", 14, "TW301"),
     ("tw302_unused_submodule.py", 15, "TW302"),
@@ -112,7 +113,7 @@ def test_json_columns_count_code_points(capsys, workdir):
 def test_select_and_ignore(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     _, out, _ = run(capsys, "check", "examples", "--format", "json", "--select", "TW2", "--ignore", "TW203,TW204")
-    assert sorted(f["code"] for f in json.loads(out)) == ["TW201", "TW202", "TW205", "TW206", "TW208"]
+    assert sorted(f["code"] for f in json.loads(out)) == ["TW201", "TW202", "TW205", "TW206", "TW207", "TW208"]
     _, out, _ = run(capsys, "check", "examples", "--format", "json", "--select", "TW3")
     assert sorted(f["code"] for f in json.loads(out)) == ["TW301", "TW302"]
 
@@ -295,7 +296,7 @@ def test_rule_explains_itself(capsys):
 def test_rule_list(capsys):
     _, out, _ = run(capsys, "rule")
     assert [line.split()[0] for line in out.splitlines()] == [
-        "TW101", "TW102", "TW103", "TW201", "TW202", "TW203", "TW204", "TW205", "TW206", "TW208", "TW301", "TW302"]
+        "TW101", "TW102", "TW103", "TW201", "TW202", "TW203", "TW204", "TW205", "TW206", "TW207", "TW208", "TW301", "TW302"]
 
 
 def test_console_script_is_installed():

@@ -83,3 +83,32 @@ def test_tw208_quotes_what_pytorch_raises_and_its_fix_builds(example):
     exec(compile(example.fixed, "example.py", "exec"), namespace)
     (cls,) = classes(namespace)
     cls(4)
+
+
+TW207_BUILDS = {"CausalAttention": ((4, 8), "mask", "buffer"), "Memory": ((4, 8), "keys", "parameter"), "Bias": ((4, "meta"), "bias", "parameter")}
+
+
+@pytest.mark.parametrize("example", [e for e in RULES_BY_CODE["TW207"].INVALID if any(f"class {name}(" in e.code for name in TW207_BUILDS)],
+                         ids=list(TW207_BUILDS))
+def test_tw207_what_pytorch_registers_before_and_after_the_fix(example):
+    """In real PyTorch the flagged tensor is registered nowhere and `model.to(...)` leaves it
+    behind; after the fix it is the buffer or parameter the fix says."""
+    import torch
+
+    def build(code: str):
+        namespace = {"__name__": "example"}
+        exec(compile(code, "example.py", "exec"), namespace)
+        (cls,) = [v for v in namespace.values() if isinstance(v, type) and v.__module__ == "example"]
+        args, attribute, kind = TW207_BUILDS[cls.__name__]
+        return cls(*args), attribute, kind
+
+    model, attribute, kind = build(example.code)
+    assert isinstance(getattr(model, attribute), torch.Tensor)
+    assert attribute not in dict(model.named_parameters()) and attribute not in dict(model.named_buffers())
+    assert attribute not in model.state_dict()
+    tensor = getattr(model, attribute)
+    assert getattr(model.to("meta"), attribute) is tensor  # left where it was
+    fixed, _, _ = build(example.fixed)
+    registered = dict(fixed.named_buffers() if kind == "buffer" else fixed.named_parameters())
+    assert attribute in registered
+    assert getattr(fixed.to("meta"), attribute).device.type == "meta"

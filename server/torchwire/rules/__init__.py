@@ -12,6 +12,7 @@ from .tw203_container_called import ContainerCalled
 from .tw204_container_misbuilt import ContainerMisbuilt
 from .tw205_layer_in_forward import LayerInForward
 from .tw206_tensor_not_parameter import TensorNotParameter
+from .tw207_tensor_attribute import TensorAttribute
 from .tw208_assigned_before_init import AssignedBeforeInit
 from .tw301_size_mismatch import SizeMismatchRule
 from .tw302_unused_submodule import UnusedSubmodule
@@ -26,6 +27,7 @@ ALL_RULES: list[Rule] = [
     ContainerMisbuilt(),
     LayerInForward(),
     TensorNotParameter(),
+    TensorAttribute(),
     AssignedBeforeInit(),
     SizeMismatchRule(),
     UnusedSubmodule(),
