@@ -112,3 +112,35 @@ def test_tw207_what_pytorch_registers_before_and_after_the_fix(example):
     registered = dict(fixed.named_buffers() if kind == "buffer" else fixed.named_parameters())
     assert attribute in registered
     assert getattr(fixed.to("meta"), attribute).device.type == "meta"
+
+
+COPIED_PARAMETERS = """
+import torch
+import torch.nn as nn
+
+class Scale(nn.Module):
+    def __init__(self, d=4):
+        super().__init__()
+        self.a = nn.Parameter(torch.ones(d)).float()
+        self.b = nn.Parameter(torch.ones(d)).double()
+        self.c = nn.Parameter(torch.ones(d)).to("cpu")
+        self.e = nn.Parameter(torch.ones(d)).to(torch.float32)
+        self.f = nn.Parameter(torch.ones(d)).half()
+
+    def forward(self, x):
+        return x * self.a * self.b * self.c * self.e * self.f
+"""
+
+
+def test_a_copied_parameter_is_missing_from_the_table_as_from_pytorch_and_reported():
+    """`.float()`/`.cpu()`/`.to(torch.float32)` leave a new parameter as it is; `.double()` and
+    `.half()` return a plain copy. The static table and TW207 agree with real PyTorch."""
+    import torch  # noqa: F401
+
+    analysis = analyze(COPIED_PARAMETERS, "example.py")
+    static = [row.name for row in analysis.file.classes["Scale"].parameters()]
+    namespace = {"__name__": "example"}
+    exec(compile(COPIED_PARAMETERS, "example.py", "exec"), namespace)
+    assert static == [name for name, _ in namespace["Scale"]().named_parameters()] == ["a", "c", "e"]
+    reported = [(f.code, f.range.start.line + 1) for f in analysis.findings]
+    assert reported == [("TW207", 9), ("TW207", 12)]  # self.b, self.f

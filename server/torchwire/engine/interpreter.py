@@ -1274,6 +1274,12 @@ class Interpreter:
             return self._module_method(receiver, name, args, kwargs, node, frame)
         if isinstance(receiver, ClassRef) and receiver.spec is not None and name == "from_pretrained":
             return _from_pretrained(receiver.spec, args, kwargs, node)
+        if type(receiver) is ParamVal and name in ("float", "cpu", "requires_grad_", "cuda", "double", "half", "bfloat16", "to"):
+            # A new parameter is float32 on the CPU: these leave it as it is, the others return
+            # a copy, a plain tensor that registers nothing (TW207).
+            keeps = name in ("float", "cpu", "requires_grad_") or (name == "to" and all(
+                a in ("cpu", None) or (isinstance(a, QualName) and a.name in ("torch.float32", "torch.float")) for a in [*args, *kwargs.values()]))
+            return receiver if keeps else TensorVal(receiver.dims, False, node)
         if isinstance(receiver, TensorVal):
             if name == "requires_grad_":
                 flag = args[0] if args else kwargs.get("requires_grad", True)
