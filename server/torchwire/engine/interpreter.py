@@ -1343,6 +1343,8 @@ class Interpreter:
     def _module_method(self, module: ModuleVal, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
         if name in ("add_module", "register_module", "register_parameter", "register_buffer", "__setattr__") and args and not isinstance(args[0], str):
             module.members.gaps["?"] = f"`{self.source.segment(node)[:60]}` registers under a name torchwire cannot compute"
+            if name in ("add_module", "register_module") and len(args) >= 2 and isinstance(args[1], ModuleVal):
+                module.members.unnamed_children.append(args[1])
             return None
         if name in ("add_module", "register_module") and len(args) >= 2:
             self._register_child(module, args[0], args[1], frame)

@@ -183,9 +183,30 @@ class ModuleClass:
             seq = slot.value
             if not isinstance(seq, SeqVal) or slot.node is None:
                 continue
-            held = [e.value for e in seq.entries if isinstance(e.value, ModuleVal) and not e.value.maybe]
-            if held and not all(m.uid in registered for m in held):
-                interp.note("plain-holder", slot.node, attribute=name, seq=seq, modules=held)
+            held = _held_modules(seq)
+            if not held or all(m.uid in registered for m in held):
+                continue
+            nested = any(isinstance(e.value, SeqVal) for e in seq.entries)
+            # Written in __init__, or in a function of this file that builds the model for it
+            # (`def build(model, n): model.blocks = [...]`): reported where it is written.
+            if interp.within is not None and not interp.within[0] <= slot.node.lineno <= interp.within[1]:
+                if not self._in_own_function(slot.node):
+                    continue
+                interp.within, within = None, interp.within
+                try:
+                    interp.note("plain-holder", slot.node, attribute=name, seq=seq, modules=held, nested=nested, target=slot.target)
+                finally:
+                    interp.within = within
+                continue
+            interp.note("plain-holder", slot.node, attribute=name, seq=seq, modules=held, nested=nested)
+
+    def _in_own_function(self, node: ast.AST) -> bool:
+        """Whether `node` is in a top-level function of this class's file (not of another file,
+        whose lines would mean nothing here)."""
+        for fn in self.ctx.functions.values():
+            if fn.lineno <= node.lineno <= (fn.end_lineno or fn.lineno) and any(n is node for n in ast.walk(fn)):
+                return True
+        return False
 
     @cached_property
     def works_with_hooks(self) -> bool:
@@ -221,12 +242,23 @@ def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
 
 
 def _registered_modules(module: ModuleVal) -> list[ModuleVal]:
-    out: list[ModuleVal] = []
+    out: list[ModuleVal] = list(module.members.unnamed_children)
     for child in module.members.child_modules():
         out.append(child)
         if child.is_container and child.members.entries is not None:
             out.extend(e.value for e in child.members.entries if isinstance(e.value, ModuleVal))
     return out
+
+
+def _held_modules(seq: SeqVal, depth: int = 0) -> list[ModuleVal]:
+    """The modules a plain list, tuple or dict holds, in nested ones too (`[[lin, act], ...]`)."""
+    held: list[ModuleVal] = []
+    for e in seq.entries:
+        if isinstance(e.value, ModuleVal) and not e.value.maybe:
+            held.append(e.value)
+        elif isinstance(e.value, SeqVal) and depth < 3:
+            held.extend(_held_modules(e.value, depth + 1))
+    return held
 
 
 def _walk_function(fn: ast.AST):

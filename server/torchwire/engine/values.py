@@ -271,6 +271,9 @@ class Members:
     # Members the interpreter could not follow (`self.norm = norm_layer(dim)` with an unknown
     # `norm_layer`): name -> why. Each makes the table partial.
     gaps: dict[str, str] = field(default_factory=dict)
+    # Modules registered under a name it could not compute (`add_module(str(i), block)`):
+    # registered all the same, so a plain list that also holds them loses nothing (TW201).
+    unnamed_children: list["ModuleVal"] = field(default_factory=list)
     ties_pending: bool = False  # transformers' post_init() ran: weights to tie when the table is read (tying.py)
 
     def child_modules(self) -> Iterator[ModuleVal]:

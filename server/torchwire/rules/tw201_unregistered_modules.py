@@ -49,6 +49,35 @@ class UnregisteredModules(Rule):
         """
 import torch.nn as nn
 
+class PyramidPooling(nn.Module):
+    def __init__(self, pool_scales, channels):
+        super().__init__()
+        self.blocks = []
+        for i, scale in enumerate(pool_scales):
+            block = nn.Sequential(nn.AdaptiveAvgPool2d(scale), nn.Conv2d(channels, channels, 1))
+            self.blocks.append(block)
+            self.add_module(str(i), block)  # registered here, under its index
+""",
+        """
+import torch.nn as nn
+
+def build(model, d, n):
+    model.blocks = nn.ModuleList([nn.Linear(d, d) for _ in range(n)])
+    model.sizes = [[d, d] for _ in range(n)]
+
+def make_layers(d, n):
+    return [nn.Linear(d, d) for _ in range(n)]
+
+class Net(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        build(self, d, n)
+        self.layers = nn.ModuleList(make_layers(d, n))
+        self.groups = nn.ModuleList([nn.ModuleList([nn.Linear(d, d), nn.ReLU()]) for _ in range(n)])
+""",
+        """
+import torch.nn as nn
+
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -67,6 +96,68 @@ class Net(nn.Module):
     ]
 
     INVALID = [
+        Invalid(
+            """
+import torch.nn as nn
+
+def add_blocks(model, d, n):
+    model.blocks = [nn.Linear(d, d) for _ in range(n)]
+
+class Net(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        add_blocks(self, d, n)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+""",
+            flags="[nn.Linear(d, d) for _ in range(n)]",
+            message=(
+                "`model.blocks` is a plain list of 3 modules: PyTorch does not register modules held in a list, so "
+                "their 216 parameters are invisible to `model.parameters()`, `state_dict()`, `.to(device)` and the "
+                "optimizer, and are never trained. Use `nn.ModuleList(...)`."
+            ),
+            fixed="""
+import torch.nn as nn
+
+def add_blocks(model, d, n):
+    model.blocks = nn.ModuleList([nn.Linear(d, d) for _ in range(n)])
+
+class Net(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        add_blocks(self, d, n)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+""",
+        ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, d=8, n=2):
+        super().__init__()
+        self.stages = [[nn.Linear(d, d), nn.GELU()] for _ in range(n)]
+
+    def forward(self, x):
+        for lin, act in self.stages:
+            x = act(lin(x))
+        return x
+""",
+            flags="[[nn.Linear(d, d), nn.GELU()] for _ in range(n)]",
+            message=(
+                "`self.stages` is a plain list of 4 modules in nested containers: PyTorch does not register modules "
+                "held in a list, so their 144 parameters are invisible to `model.parameters()`, `state_dict()`, "
+                "`.to(device)` and the optimizer, and are never trained. Use `nn.ModuleList(...)`, with an "
+                "`nn.ModuleList(...)` (or `nn.Sequential(...)`) for each inner list."
+            ),
+        ),
         Invalid(
             """
 import torch.nn as nn
@@ -150,13 +241,20 @@ class Net(Module):
             conditional = any(e.condition for e in seq.entries)
             count = "modules" if conditional else plural(len(modules), "module")
             up_to = "up to " if conditional else ""
-            message = (
-                f"`self.{obs.data['attribute']}` is a plain {kind} of {count}: PyTorch does not register "
-                f"modules held in a {kind}, so their {up_to}{parameters_of(modules)} are invisible to "
-                "`model.parameters()`, `state_dict()`, `.to(device)` and the optimizer, and are never "
-                f"trained. Use `{container}(...)`."
+            target = obs.data.get("target")
+            written = ctx.source.segment(target) if target is not None else f"self.{obs.data['attribute']}"
+            nested = obs.data.get("nested", False)
+            use = (
+                f"Use `{container}(...)`, with an `nn.ModuleList(...)` (or `nn.Sequential(...)`) for each inner {kind}"
+                if nested else f"Use `{container}(...)`"
             )
-            yield self.finding(ctx, obs.node, message, _fix(ctx, obs.node, seq.kind))
+            message = (
+                f"`{written}` is a plain {kind} of {count}{' in nested containers' if nested else ''}: PyTorch does "
+                f"not register modules held in a {kind}, so their {up_to}{parameters_of(modules)} are invisible to "
+                f"`model.parameters()`, `state_dict()`, `.to(device)` and the optimizer, and are never trained. {use}."
+            )
+            # Wrapping the outer list alone would not do: a ModuleList takes modules, not lists.
+            yield self.finding(ctx, obs.node, message, None if nested else _fix(ctx, obs.node, seq.kind))
 
 
 def _fix(ctx, node: ast.expr, kind: str) -> Fix | None:
