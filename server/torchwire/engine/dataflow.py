@@ -649,6 +649,12 @@ class _Walker:
             special = self.builtin_call(func.id, node, env)
             if special is not None:
                 return special
+        if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) == 2 and _is_self(node.args[0], self.flow):
+            name = self.attribute_name(node.args[1], env)
+            member = self.self_member(name, self.ctx.source.segment(node)) if name is not None else None
+            if isinstance(member, ModRef):  # `getattr(self, f"layer{i}")`, i known in this iteration
+                self.flow.uses.setdefault(name, node)
+                return member
         callee = self.expr(func, env)
         if isinstance(callee, _Built):  # nn.Linear(4, 4)(x): used once, then dropped
             return _join(*(self.expr(a, env) for a in node.args), *(self.expr(k.value, env) for k in node.keywords))
@@ -668,6 +674,23 @@ class _Walker:
             shape = self.torch_function_shape(qualified.rsplit(".", 1)[-1], node, args, kwargs)
             return Data(result.deps, shape=shape, producer=_data_of(args[0]).producer if args and shape is not None else None)
         return Data(result.deps)
+
+    def attribute_name(self, node: ast.expr, env: dict[str, Any]) -> str | None:
+        """The text of `"proj"` or `f"layer{i}"`, with what the names in it hold now."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if not isinstance(node, ast.JoinedStr):
+            return None
+        parts = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                parts.append(str(part.value))
+                continue
+            value = _data_of(self.expr(part.value, env)).value if isinstance(part, ast.FormattedValue) and part.format_spec is None and part.conversion == -1 else None
+            if not isinstance(value, (int, str)) or isinstance(value, bool):
+                return None
+            parts.append(str(value))
+        return "".join(parts)
 
     def builtin_call(self, name: str, node: ast.Call, env: dict[str, Any]) -> Any:
         parts = [self.expr(a, env) for a in node.args]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import dataclass
 from typing import Iterator
 
 from ..engine.dataflow import CallSite
@@ -54,6 +56,24 @@ class SameInputLastOutput(Rule):
 
     VALID = [
         """
+import torch.nn as nn
+
+class Heads(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(d, d) for _ in range(n)])
+        for i in range(n):
+            setattr(self, f"head{i}", nn.Linear(d, d))
+
+    def forward(self, x):
+        for i in range(len(self.layers)):
+            x = self.layers[i](x)  # chained by index
+        outs = []
+        for i in range(3):
+            outs.append(getattr(self, f"head{i}")(x))  # one output per head, all kept
+        return x, outs
+""",
+        """
 import torch
 import torch.nn as nn
 
@@ -89,6 +109,66 @@ class Chain(nn.Module):
     ]
 
     INVALID = [
+        Invalid(
+            """
+import torch.nn as nn
+
+class Stack(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(d, d) for _ in range(n)])
+
+    def forward(self, inp):
+        for i in range(len(self.layers)):
+            out = self.layers[i](inp)
+        return out
+""",
+            flags="self.layers[i](inp)",
+            message=(
+                "Every module of `self.layers` (nn.ModuleList) gets the same input `inp`, and `out` keeps only the "
+                "last output: the other 2 modules run for nothing. To chain them, pass each output on "
+                "(`out = self.layers[i](out)`, starting from `out = inp`); to combine them, accumulate "
+                "(`out = out + self.layers[i](inp)`) or collect (`outs.append(self.layers[i](inp))`)."
+            ),
+            fixed="""
+import torch.nn as nn
+
+class Stack(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(d, d) for _ in range(n)])
+
+    def forward(self, inp):
+        out = inp
+        for i in range(len(self.layers)):
+            out = self.layers[i](out)
+        return out
+""",
+        ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Tower(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.n = n
+        for i in range(n):
+            setattr(self, f"layer{i}", nn.Linear(d, d))
+
+    def forward(self, inp):
+        for i in range(self.n):
+            x = getattr(self, f"layer{i}")(inp)
+        return x
+""",
+            flags='getattr(self, f"layer{i}")(inp)',
+            message=(
+                'Every module `getattr(self, f"layer{i}")` names gets the same input `inp`, and `x` keeps only the '
+                'last output: the other 2 modules run for nothing. To chain them, pass each output on '
+                '(`x = getattr(self, f"layer{i}")(x)`, starting from `x = inp`); to combine them, accumulate '
+                '(`x = x + getattr(self, f"layer{i}")(inp)`) or collect (`xs.append(getattr(self, f"layer{i}")(inp))`).'
+            ),
+        ),
         Invalid(
             """
 import torch.nn as nn
@@ -131,20 +211,26 @@ class Net(nn.Module):
         for cls in ctx.module_classes:
             for flow in ctx.forward_flows(cls):
                 for site in flow.calls:
-                    names = _same_input_last_output(site)
-                    if names is not None and site.id not in flow.escaped and ctx.enabled("TW103"):
+                    found = _same_input_last_output(site, flow, cls)
+                    if found is not None and site.id not in flow.escaped and ctx.enabled("TW103"):
                         continue  # the last output is lost too: TW103 says so, one finding per cause
-                    if names is not None:
-                        yield self.finding(ctx, site.node, _message(site, *names), _fix(ctx, site, *names))
+                    if found is not None:
+                        yield self.finding(ctx, site.node, _message(site, found), _fix(ctx, site, found))
 
 
-def _same_input_last_output(site: CallSite) -> tuple[str, str] | None:
-    """(input, output) names when the loop feeds all modules one input and overwrites the output."""
-    ref, loop, stmt = site.ref, site.loop, site.statement
-    if loop is None or ref.origin != "loop" or ref.owner is None:
-        return None
-    count = len(ref.owner.members.entries or [])
-    if count < 2 and not ref.owner.unknown_contents:
+@dataclass(frozen=True)
+class _Found:
+    source: str  # the input every module gets
+    target: str  # the name that keeps only the last output
+    loop: ast.For
+    count: int | None  # how many modules the loop calls, if known
+
+
+def _same_input_last_output(site: CallSite, flow, cls) -> _Found | None:
+    """When the loop feeds all modules one input and overwrites the output."""
+    stmt = site.statement
+    loop, count = _varying_loop(site, flow, cls)
+    if loop is None or (count is not None and count < 2):
         return None
     if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
         return None
@@ -162,25 +248,77 @@ def _same_input_last_output(site: CallSite) -> tuple[str, str] | None:
             return None  # the output is read in the loop: accumulated or collected
     if isinstance(loop.target, ast.Name) and loop.target.id in (source, target):
         return None
-    return source, target
+    return _Found(source, target, loop, count)
 
 
-def _message(site: CallSite, source: str, target: str) -> str:
+def _varying_loop(site: CallSite, flow, cls) -> tuple[ast.For | None, int | None]:
+    """The loop whose iterations call a different module at this call, and how many: a loop
+    over the container, or a loop whose variable picks the module (`self.layers[i]`,
+    `getattr(self, f"layer{i}")`)."""
     ref = site.ref
-    others = len(ref.owner.members.entries or []) - 1
+    if site.loop is not None and ref.origin == "loop" and ref.owner is not None:
+        entries = ref.owner.members.entries
+        return site.loop, (None if ref.owner.unknown_contents else len(entries or []))
+    func = site.node.func
+    if isinstance(func, ast.Subscript) and ref.origin == "element" and ref.owner is not None:
+        chooser, count = func.slice, (None if ref.owner.unknown_contents else len(ref.owner.members.entries or []))
+    elif isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "getattr" and len(func.args) == 2:
+        chooser, count = func.args[1], _members_named_like(func.args[1], cls)
+    else:
+        return None, None
+    names = {n.id for n in ast.walk(chooser) if isinstance(n, ast.Name)}
+    for loop in reversed(_enclosing_loops(flow.node.body, site.statement)):
+        if isinstance(loop.target, ast.Name) and loop.target.id in names:
+            return loop, count
+    return None, None
+
+
+def _enclosing_loops(body: list[ast.stmt], wanted: ast.stmt, outer: tuple = ()) -> list[ast.For]:
+    """The `for` loops around `wanted`, outermost first."""
+    for stmt in body:
+        if stmt is wanted:
+            return list(outer)
+        inner = outer + (stmt,) if isinstance(stmt, ast.For) else outer
+        for block in ("body", "orelse", "finalbody"):
+            found = _enclosing_loops(getattr(stmt, block, None) or [], wanted, inner)
+            if found or any(s is wanted for s in getattr(stmt, block, None) or []):
+                return found
+        for handler in getattr(stmt, "handlers", []):
+            found = _enclosing_loops(handler.body, wanted, inner)
+            if found or any(s is wanted for s in handler.body):
+                return found
+    return []
+
+
+def _members_named_like(name: ast.expr, cls) -> int | None:
+    """How many submodules `f"layer{i}"` can name (layer0, layer1, ...)."""
+    if not isinstance(name, ast.JoinedStr):
+        return None
+    pattern = "".join(re.escape(str(p.value)) if isinstance(p, ast.Constant) else r"\w+" for p in name.values)
+    try:
+        children = cls.root.members.children
+    except Exception:
+        return None
+    return sum(1 for child in children if re.fullmatch(pattern, child))
+
+
+def _message(site: CallSite, found: _Found) -> str:
+    ref, source, target = site.ref, found.source, found.target
+    others = found.count - 1 if found.count is not None else 0
     rest = f"the other {others} module{'s' if others != 1 else ''}" if others > 0 else "the others"
     layer = ref.text
+    subject = f"Every module of `{ref.owner_text}` ({ref.owner.display})" if ref.owner is not None else f"Every module `{layer}` names"
     return (
-        f"Every module of `{ref.owner_text}` ({ref.owner.display}) gets the same input `{source}`, and `{target}` "
+        f"{subject} gets the same input `{source}`, and `{target}` "
         f"keeps only the last output: {rest} run for nothing. To chain them, pass each output on "
         f"(`{target} = {layer}({target})`, starting from `{target} = {source}`); to combine them, accumulate "
         f"(`{target} = {target} + {layer}({source})`) or collect (`{target}s.append({layer}({source}))`)."
     )
 
 
-def _fix(ctx, site: CallSite, source: str, target: str) -> Fix | None:
+def _fix(ctx, site: CallSite, found: _Found) -> Fix | None:
     """`y = x` before the loop, and `layer(y)` in it."""
-    loop = site.loop
+    loop, source, target = found.loop, found.source, found.target
     if len(site.node.args) != 1 or site.node.keywords:
         return None
     doc = ctx.doc
