@@ -21,6 +21,8 @@ class SameInputLastOutput(Rule):
     module the same input (the input is never reassigned in the loop) and overwrites the output
     each time (not accumulated with `+=`, appended, or merged), when the last output is then
     used; when it is not, all of them are lost and TW103 reports it (one finding per cause).
+    Loops that pick the module by index count too (`self.layers[i](x)`,
+    `getattr(self, f"layer{i}")(x)`), as does `[layer(x) for layer in self.layers][-1]`.
 
     ## Why is this bad?
     Every module runs, but only the last one's output survives the loop: the others cost time
@@ -55,6 +57,19 @@ class SameInputLastOutput(Rule):
     fix_safety = "unsafe"
 
     VALID = [
+        """
+import torch
+import torch.nn as nn
+
+class Pyramid(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.heads = nn.ModuleList([nn.Linear(d, d) for _ in range(n)])
+
+    def forward(self, feats):
+        outs = [head(f) for head, f in zip(self.heads, feats)]  # one input each, all kept
+        return torch.stack([head(feats[0]) for head in self.heads]).sum(0) + outs[-1]
+""",
         """
 import torch.nn as nn
 
@@ -109,6 +124,25 @@ class Chain(nn.Module):
     ]
 
     INVALID = [
+        Invalid(
+            """
+import torch.nn as nn
+
+class Refiner(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.steps = nn.ModuleList([nn.Linear(d, d) for _ in range(n)])
+
+    def forward(self, x):
+        return [step(x) for step in self.steps][-1]
+""",
+            flags="[step(x) for step in self.steps][-1]",
+            message=(
+                "Every module of `self.steps` (nn.ModuleList) gets the same input `x`, and `[...][-1]` keeps only "
+                "the last output: the other 2 modules run for nothing. To chain them, pass each output on: "
+                "`for layer in self.steps: x = layer(x)`."
+            ),
+        ),
         Invalid(
             """
 import torch.nn as nn
@@ -216,6 +250,9 @@ class Net(nn.Module):
                         continue  # the last output is lost too: TW103 says so, one finding per cause
                     if found is not None:
                         yield self.finding(ctx, site.node, _message(site, found), _fix(ctx, site, found))
+                    last = _last_of_comprehension(site)
+                    if last is not None:
+                        yield self.finding(ctx, last, _comprehension_message(site, last))
 
 
 @dataclass(frozen=True)
@@ -300,6 +337,38 @@ def _members_named_like(name: ast.expr, cls) -> int | None:
     except Exception:
         return None
     return sum(1 for child in children if re.fullmatch(pattern, child))
+
+
+def _last_of_comprehension(site: CallSite) -> ast.Subscript | None:
+    """`[layer(x) for layer in self.layers][-1]`: every module gets `x`, the last output is kept."""
+    ref = site.ref
+    if ref.origin != "loop" or ref.owner is None or ref.owner.unknown_contents or len(ref.owner.members.entries or []) < 2:
+        return None
+    for node in ast.walk(site.statement):
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.ListComp) and node.value.elt is site.node):
+            continue
+        index = node.slice
+        last = (isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and isinstance(index.operand, ast.Constant)
+                and index.operand.value == 1)
+        (generator,) = node.value.generators if len(node.value.generators) == 1 else (None,)
+        if not last or generator is None or not isinstance(generator.target, ast.Name):
+            return None
+        variable = generator.target.id
+        if any(isinstance(n, ast.Name) and n.id == variable for a in site.node.args for n in ast.walk(a)):
+            return None  # each module gets something of its own
+        return node
+    return None
+
+
+def _comprehension_message(site: CallSite, last: ast.Subscript) -> str:
+    ref = site.ref
+    others = len(ref.owner.members.entries or []) - 1
+    first = site.node.args[0].id if site.node.args and isinstance(site.node.args[0], ast.Name) else "the input"
+    return (
+        f"Every module of `{ref.owner_text}` ({ref.owner.display}) gets the same input `{first}`, and `[...][-1]` "
+        f"keeps only the last output: the other {others} module{'s' if others != 1 else ''} run for nothing. To "
+        f"chain them, pass each output on: `for layer in {ref.owner_text}: {first} = layer({first})`."
+    )
 
 
 def _message(site: CallSite, found: _Found) -> str:
