@@ -14,7 +14,7 @@ The patterns:
 - TW201 `self.x = nn.ModuleList([...])` becomes the plain list `[...]`;
 - TW202 `nn.ModuleList([Block(..) for _ in range(n)])` becomes `nn.ModuleList([Block(..)] * n)`;
 - TW203 a loop `for layer in self.layers: h = layer(h)` becomes `h = self.layers(h)`;
-- TW207 `self.register_buffer("mask", t)` becomes `self.mask = t`;
+- TW207 `self.register_buffer("mask", t)` (or `self.mask = nn.Buffer(t)`) becomes `self.mask = t`;
 - TW208 `super().__init__(...)` moves below the first submodule `__init__` stores.
 """
 
@@ -142,6 +142,11 @@ def container_called(text: str, tree: ast.AST):
 
 def buffer_as_attribute(text: str, tree: ast.AST):
     for stmt in ast.walk(tree):
+        target = _self_store(stmt)
+        if target is not None and isinstance(stmt.value, ast.Call) and _calls_named(stmt.value, "Buffer") and stmt.value.args:
+            # transformers 5: `self.inv_freq = nn.Buffer(inv_freq, persistent=False)`
+            yield Mutant("TW207", _replace(text, stmt.value, _segment(text, stmt.value.args[0])), stmt.lineno, f"self.{target.attr} = ...")
+            continue
         call = stmt.value if isinstance(stmt, ast.Expr) else None
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "register_buffer"):
             continue

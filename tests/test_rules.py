@@ -61,7 +61,7 @@ def test_rule_documents_itself(rule):
         assert all(example.fixed is None for example in rule.INVALID)
 
 
-@pytest.mark.parametrize("example", [e for e in RULES_BY_CODE["TW208"].INVALID if e.fixed is not None], ids=["module", "buffer"])
+@pytest.mark.parametrize("example", [e for e in RULES_BY_CODE["TW208"].INVALID if e.fixed is not None], ids=["nn.Buffer", "module", "buffer"])
 def test_tw208_quotes_what_pytorch_raises_and_its_fix_builds(example):
     """The example raises in real PyTorch with the error the message quotes; the fixed code
     builds. (The rule's own examples are run here, never the code being analysed.)"""

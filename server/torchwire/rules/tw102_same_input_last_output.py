@@ -294,11 +294,10 @@ def _varying_loop(site: CallSite, flow, cls) -> tuple[ast.For | None, int | None
     `getattr(self, f"layer{i}")`)."""
     ref = site.ref
     if site.loop is not None and ref.origin == "loop" and ref.owner is not None:
-        entries = ref.owner.members.entries
-        return site.loop, (None if ref.owner.unknown_contents else len(entries or []))
+        return site.loop, _module_count(ref.owner)
     func = site.node.func
     if isinstance(func, ast.Subscript) and ref.origin == "element" and ref.owner is not None:
-        chooser, count = func.slice, (None if ref.owner.unknown_contents else len(ref.owner.members.entries or []))
+        chooser, count = func.slice, _module_count(ref.owner)
     elif isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "getattr" and len(func.args) == 2:
         chooser, count = func.args[1], _members_named_like(func.args[1], cls)
     else:
@@ -308,6 +307,18 @@ def _varying_loop(site: CallSite, flow, cls) -> tuple[ast.For | None, int | None
         if isinstance(loop.target, ast.Name) and loop.target.id in names:
             return loop, count
     return None, None
+
+
+def _module_count(container) -> int | None:
+    """How many modules a container holds; None when not a number (`n` blocks, or unknown)."""
+    if container.unknown_contents:
+        return None
+    total = 0
+    for entry in container.members.entries or []:
+        if not isinstance(entry.count, int):
+            return None
+        total += entry.count
+    return total
 
 
 def _enclosing_loops(body: list[ast.stmt], wanted: ast.stmt, outer: tuple = ()) -> list[ast.For]:
@@ -342,7 +353,8 @@ def _members_named_like(name: ast.expr, cls) -> int | None:
 def _last_of_comprehension(site: CallSite) -> ast.Subscript | None:
     """`[layer(x) for layer in self.layers][-1]`: every module gets `x`, the last output is kept."""
     ref = site.ref
-    if ref.origin != "loop" or ref.owner is None or ref.owner.unknown_contents or len(ref.owner.members.entries or []) < 2:
+    count = _module_count(ref.owner) if ref.origin == "loop" and ref.owner is not None else 0
+    if count is not None and count < 2:
         return None
     for node in ast.walk(site.statement):
         if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.ListComp) and node.value.elt is site.node):
@@ -362,11 +374,12 @@ def _last_of_comprehension(site: CallSite) -> ast.Subscript | None:
 
 def _comprehension_message(site: CallSite, last: ast.Subscript) -> str:
     ref = site.ref
-    others = len(ref.owner.members.entries or []) - 1
+    count = _module_count(ref.owner)
+    others = f"the other {count - 1} module{'s' if count != 2 else ''}" if count is not None else "the others"
     first = site.node.args[0].id if site.node.args and isinstance(site.node.args[0], ast.Name) else "the input"
     return (
         f"Every module of `{ref.owner_text}` ({ref.owner.display}) gets the same input `{first}`, and `[...][-1]` "
-        f"keeps only the last output: the other {others} module{'s' if others != 1 else ''} run for nothing. To "
+        f"keeps only the last output: {others} run for nothing. To "
         f"chain them, pass each output on: `for layer in {ref.owner_text}: {first} = layer({first})`."
     )
 

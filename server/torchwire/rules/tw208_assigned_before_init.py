@@ -90,6 +90,32 @@ class Block(nn.Linear):
     INVALID = [
         Invalid(
             """
+import torch
+import torch.nn as nn
+
+class FrozenNorm(nn.Module):
+    def __init__(self, n):
+        self.weight = nn.Buffer(torch.ones(n))
+        super().__init__()
+""",
+            flags="self.weight = nn.Buffer(torch.ones(n))",
+            message=(
+                "`self.weight` (nn.Buffer) is stored before `super().__init__()` runs: there is nowhere to register "
+                "it yet, and building the model raises `AttributeError: cannot assign buffer before Module.__init__() "
+                "call`. Call `super().__init__()` first."
+            ),
+            fixed="""
+import torch
+import torch.nn as nn
+
+class FrozenNorm(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.weight = nn.Buffer(torch.ones(n))
+""",
+        ),
+        Invalid(
+            """
 import torch.nn as nn
 
 class Net(nn.Module):
@@ -229,6 +255,8 @@ def _built(ctx, call: ast.Call) -> tuple[str | None, str]:
     qualified = ctx.file.imports.qualify(call.func)
     if qualified in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
         return "parameter", "nn.Parameter"
+    if qualified in ("torch.nn.Buffer", "torch.nn.parameter.Buffer"):
+        return "buffer", "nn.Buffer"
     if qualified is not None and qualified.startswith("torch.nn.") and lookup(qualified) is not None:
         return "module", "nn." + qualified.rsplit(".", 1)[-1]
     if isinstance(call.func, ast.Name):
