@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..engine.findings import Finding, Fix, Severity
+from ..engine.interpreter import PARAMETER
 from ..fixes.edits import code_fix, spell
 from .base import Invalid, Rule
 
@@ -30,7 +31,6 @@ TENSOR_METHODS = {
 # Methods that return a copy of a parameter, a plain tensor, whenever they change anything (a
 # new device or dtype); `.float()`/`.cpu()` leave a new float32 parameter as it is.
 COPYING = {"cuda", "double", "half", "bfloat16", "to"}
-PARAMETER = ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
 
 
 @dataclass(frozen=True)
@@ -433,7 +433,7 @@ def _tensor(ctx, node: ast.expr, tensors: dict[str, _Tensor]) -> _Tensor | None:
         if left is None and right is None:
             return None
         others = [side for side, kind in ((node.left, left), (node.right, right)) if kind is None]
-        if any(not _is_number(other) for other in others):
+        if any(not _scalar_operand(other) for other in others):
             return None  # a tensor and something unknown (a module's output, say)
         return _Tensor(bool((left and left.random) or (right and right.random)))
     if isinstance(node, ast.Subscript):
@@ -454,9 +454,10 @@ def _tensor(ctx, node: ast.expr, tensors: dict[str, _Tensor]) -> _Tensor | None:
     return None
 
 
-def _is_number(node: ast.expr) -> bool:
+def _scalar_operand(node: ast.expr) -> bool:
+    """A number, or a name: in `__init__`, `init * torch.ones(d)` scales by a size or a factor."""
     if isinstance(node, ast.UnaryOp):
-        return _is_number(node.operand)
+        return _scalar_operand(node.operand)
     return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))) or isinstance(node, ast.Name)
 
 
@@ -474,7 +475,7 @@ def _scalar(ctx, node: ast.expr) -> bool:
     """`torch.tensor(0.5)`: a 0-dim tensor, which PyTorch lets any device's tensors use."""
     return (
         isinstance(node, ast.Call) and ctx.file.imports.qualify(node.func) in ("torch.tensor", "torch.as_tensor")
-        and len(node.args) == 1 and _is_number(node.args[0]) and not isinstance(node.args[0], ast.Name)
+        and len(node.args) == 1 and _scalar_operand(node.args[0]) and not isinstance(node.args[0], ast.Name)
     )
 
 
