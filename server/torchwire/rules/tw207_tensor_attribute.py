@@ -287,33 +287,19 @@ class Bias(nn.Module):
             if init is None or not init.args.args:
                 continue
             me = init.args.args[0].arg
-            read_elsewhere = _read_outside(cls, "__init__")
+            candidates = list(_candidates(ctx, init, me))
+            if not candidates:
+                continue  # most classes: no tensor stored on self, nothing more to read
+            read_elsewhere = _read_outside(cls, "__init__", {c[1] for c in candidates})
             registered = _registered_names(cls)
             stores = _stores(init, me)
-            tensors: dict[str, _Tensor] = {}  # local names bound to new tensors
-            for stmt in _statements(init.body):
-                if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
-                    continue
-                target, value = stmt.targets[0], stmt.value
-                if isinstance(target, ast.Name):
-                    kind = _tensor(ctx, value, tensors)
-                    if kind is not None:
-                        tensors[target.id] = kind
-                    else:
-                        tensors.pop(target.id, None)
-                    continue
-                if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me):
-                    continue
-                name = target.attr
+            for stmt, name, found in candidates:
                 if name in registered or name not in read_elsewhere:
                     continue
-                copy = _copied_parameter(ctx, value)
-                if copy is not None:
-                    yield self._copied(ctx, name, value, copy)
-                    continue
-                kind = _tensor(ctx, value, tensors)
-                if kind is not None and not _asks_for_grad(value) and not _scalar(ctx, value):
-                    yield self._plain(ctx, cls, stmt, name, kind, only_store=stores.get(name) == 1)
+                if isinstance(found, str):
+                    yield self._copied(ctx, name, stmt.value, found)
+                else:
+                    yield self._plain(ctx, cls, stmt, name, found, only_store=stores.get(name) == 1)
 
     def _plain(self, ctx, cls, stmt: ast.Assign, name: str, kind: _Tensor, only_store: bool) -> Finding:
         text = ctx.source.segment(stmt.value)
@@ -367,20 +353,50 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _statements(handler.body)
 
 
-def _read_outside(cls, skipped: str) -> set[str]:
-    """The attributes the class's other methods read on their `self`, except those they move
-    themselves (`self.freqs.to(x.device)`): a table kept off the module on purpose, so that
-    `model.half()` leaves its precision alone (diffusers' and transformers' rotary tables)."""
+def _candidates(ctx, init: ast.FunctionDef, me: str) -> Iterator[tuple[ast.Assign, str, "_Tensor | str"]]:
+    """`self.x = <new tensor>` in `__init__` (with what it is), and `self.x = nn.Parameter(t).cuda()`
+    (with the copying method)."""
+    tensors: dict[str, _Tensor] = {}  # local names bound to new tensors
+    for stmt in _statements(init.body):
+        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+            continue
+        target, value = stmt.targets[0], stmt.value
+        if isinstance(target, ast.Name):
+            kind = _tensor(ctx, value, tensors)
+            if kind is not None:
+                tensors[target.id] = kind
+            else:
+                tensors.pop(target.id, None)
+            continue
+        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me):
+            continue
+        copy = _copied_parameter(ctx, value)
+        if copy is not None:
+            yield stmt, target.attr, copy
+            continue
+        kind = _tensor(ctx, value, tensors)
+        if kind is not None and not _asks_for_grad(value) and not _scalar(ctx, value):
+            yield stmt, target.attr, kind
+
+
+def _read_outside(cls, skipped: str, wanted: set[str]) -> set[str]:
+    """Which of `wanted` the class's other methods read on their `self`, except those they
+    move themselves (`self.freqs.to(x.device)`): a table kept off the module on purpose, so
+    that `model.half()` leaves its precision alone (diffusers' and transformers' rotary
+    tables)."""
     read: set[str] = set()
     moved: set[str] = set()
     for method_name, method in cls.methods.items():
         if method_name == skipped or not method.args.args:
             continue
         me = method.args.args[0].arg
+        reads = [node for node in ast.walk(method) if isinstance(node, ast.Attribute) and node.attr in wanted
+                 and isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name) and node.value.id == me]
+        if not reads:
+            continue
         parents = {id(child): node for node in ast.walk(method) for child in ast.iter_child_nodes(node)}
-        for node in ast.walk(method):
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name) and node.value.id == me:
-                (moved if _moved_by_hand(node, parents) else read).add(node.attr)
+        for node in reads:
+            (moved if _moved_by_hand(node, parents) else read).add(node.attr)
     return read - moved
 
 
