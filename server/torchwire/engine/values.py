@@ -241,14 +241,21 @@ class ModuleVal:
 
     def has_parameters(self) -> bool | None:
         """Whether the module registers parameters (None: cannot tell)."""
+        return self._holds("params")
+
+    def has_buffers(self) -> bool | None:
+        """Whether the module registers buffers (a loss's `weight=`, running statistics)."""
+        return self._holds("buffers")
+
+    def _holds(self, table: str) -> bool | None:
         if self.unknown:
             return None
         members = self.members
-        if members.params:
+        if getattr(members, table):
             return True
         result: bool | None = False
         for child in members.child_modules():
-            sub = child.has_parameters()
+            sub = child._holds(table)
             if sub:
                 return True
             if sub is None:

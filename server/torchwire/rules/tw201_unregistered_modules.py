@@ -22,7 +22,8 @@ class UnregisteredModules(Rule):
     held in `nn.ModuleList` / `nn.ModuleDict`. Modules in a plain list are invisible to
     `model.parameters()`, `state_dict()`, `.to(device)`, `.train()` / `.eval()` and the
     optimizer: their weights are never trained, never saved, and stay on the CPU when the model
-    moves to the GPU.
+    moves to the GPU. Modules that hold only buffers (a loss built with `weight=`) are flagged
+    too: their buffers stay behind on `.to(device)` and are not saved.
 
     ## Example
     ```python
@@ -46,6 +47,14 @@ class UnregisteredModules(Rule):
     fix_safety = "unsafe"
 
     VALID = [
+        """
+import torch.nn as nn
+
+class Losses(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.losses = [nn.CrossEntropyLoss(), nn.MSELoss()]  # no weights: nothing to move or save
+""",
         """
 import torch.nn as nn
 
@@ -96,6 +105,27 @@ class Net(nn.Module):
     ]
 
     INVALID = [
+        Invalid(
+            """
+import torch
+import torch.nn as nn
+
+class MultiTaskLoss(nn.Module):
+    def __init__(self, class_weights):
+        super().__init__()
+        self.losses = [nn.CrossEntropyLoss(weight=class_weights), nn.BCEWithLogitsLoss(pos_weight=torch.ones(4))]
+
+    def forward(self, logits, targets):
+        return sum(loss(x, y) for loss, x, y in zip(self.losses, logits, targets))
+""",
+            flags="[nn.CrossEntropyLoss(weight=class_weights), nn.BCEWithLogitsLoss(pos_weight=torch.ones(4))]",
+            message=(
+                "`self.losses` is a plain list of 2 modules: PyTorch does not register modules held in a list, so "
+                "their buffers (`weight` of nn.CrossEntropyLoss, `pos_weight` of nn.BCEWithLogitsLoss) do not move "
+                "with `model.to(device)` (the forward pass then mixes devices on the GPU) and `state_dict()` does "
+                "not save them. Use `nn.ModuleList(...)`."
+            ),
+        ),
         Invalid(
             """
 import torch.nn as nn
@@ -234,8 +264,9 @@ class Net(Module):
             if obs.kind != "plain-holder":
                 continue
             seq, modules = obs.data["seq"], obs.data["modules"]
-            if not any(m.has_parameters() for m in modules):
-                continue  # nothing to train or save is lost (a list of activations)
+            weights = any(m.has_parameters() for m in modules)
+            if not weights and not any(m.has_buffers() for m in modules):
+                continue  # nothing to train, move or save is lost (a list of activations)
             kind = seq.kind
             container = "nn.ModuleDict" if seq.kind == "dict" else "nn.ModuleList"
             conditional = any(e.condition for e in seq.entries)
@@ -248,13 +279,30 @@ class Net(Module):
                 f"Use `{container}(...)`, with an `nn.ModuleList(...)` (or `nn.Sequential(...)`) for each inner {kind}"
                 if nested else f"Use `{container}(...)`"
             )
+            lost = (
+                f"their {up_to}{parameters_of(modules)} are invisible to `model.parameters()`, `state_dict()`, "
+                "`.to(device)` and the optimizer, and are never trained"
+                if weights else
+                f"their buffers ({_buffer_names(modules)}) do not move with `model.to(device)` (the forward pass then "
+                "mixes devices on the GPU) and `state_dict()` does not save them"
+            )
             message = (
                 f"`{written}` is a plain {kind} of {count}{' in nested containers' if nested else ''}: PyTorch does "
-                f"not register modules held in a {kind}, so their {up_to}{parameters_of(modules)} are invisible to "
-                f"`model.parameters()`, `state_dict()`, `.to(device)` and the optimizer, and are never trained. {use}."
+                f"not register modules held in a {kind}, so {lost}. {use}."
             )
             # Wrapping the outer list alone would not do: a ModuleList takes modules, not lists.
             yield self.finding(ctx, obs.node, message, None if nested else _fix(ctx, obs.node, seq.kind))
+
+
+def _buffer_names(modules) -> str:
+    """`weight` of nn.CrossEntropyLoss, ...: the buffers the held modules register."""
+    named = []
+    for module in modules:
+        for name in module.members.buffers:
+            text = f"`{name}` of {module.display}"
+            if text not in named:
+                named.append(text)
+    return ", ".join(named[:3]) + (", ..." if len(named) > 3 else "")
 
 
 def _fix(ctx, node: ast.expr, kind: str) -> Fix | None:
