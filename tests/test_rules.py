@@ -134,9 +134,8 @@ class Scale(nn.Module):
 
 def test_a_copied_parameter_is_missing_from_the_table_as_from_pytorch_and_reported():
     """`.float()`/`.cpu()`/`.to(torch.float32)` leave a new parameter as it is; `.double()` and
-    `.half()` return a plain copy. The static table and TW207 agree with real PyTorch."""
-    import torch  # noqa: F401
-
+    `.half()` return a plain copy. The static table and TW207 agree with real PyTorch (the
+    snippet, run below, imports it)."""
     analysis = analyze(COPIED_PARAMETERS, "example.py")
     static = [row.name for row in analysis.file.classes["Scale"].parameters()]
     namespace = {"__name__": "example"}

@@ -168,10 +168,12 @@ class Interpreter:
 
     # ------------------------------------------------------------------ observations
 
-    def note(self, kind: str, node: ast.AST, **data: Any) -> None:
+    def note(self, kind: str, node: ast.AST, anywhere: bool = False, **data: Any) -> None:
+        """Record what the rules read. Only within the lines being analysed, unless `anywhere`
+        (the caller knows the node is of this file)."""
         if not self.observe:
             return
-        if self.within is not None and not (self.within[0] <= node.lineno <= self.within[1]):
+        if not anywhere and self.within is not None and not (self.within[0] <= node.lineno <= self.within[1]):
             return
         self.ctx.observations.setdefault((kind, id(node)), Observation(kind, node, data))
 

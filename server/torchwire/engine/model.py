@@ -186,19 +186,13 @@ class ModuleClass:
             held = _held_modules(seq)
             if not held or all(m.uid in registered for m in held):
                 continue
-            nested = any(isinstance(e.value, SeqVal) for e in seq.entries)
             # Written in __init__, or in a function of this file that builds the model for it
             # (`def build(model, n): model.blocks = [...]`): reported where it is written.
-            if interp.within is not None and not interp.within[0] <= slot.node.lineno <= interp.within[1]:
-                if not self._in_own_function(slot.node):
-                    continue
-                interp.within, within = None, interp.within
-                try:
-                    interp.note("plain-holder", slot.node, attribute=name, seq=seq, modules=held, nested=nested, target=slot.target)
-                finally:
-                    interp.within = within
+            outside = interp.within is not None and not interp.within[0] <= slot.node.lineno <= interp.within[1]
+            if outside and not self._in_own_function(slot.node):
                 continue
-            interp.note("plain-holder", slot.node, attribute=name, seq=seq, modules=held, nested=nested)
+            nested = any(isinstance(e.value, SeqVal) for e in seq.entries)
+            interp.note("plain-holder", slot.node, anywhere=outside, attribute=name, seq=seq, modules=held, nested=nested, target=slot.target)
 
     def _in_own_function(self, node: ast.AST) -> bool:
         """Whether `node` is in a top-level function of this class's file (not of another file,

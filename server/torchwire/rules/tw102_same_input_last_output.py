@@ -303,7 +303,7 @@ def _varying_loop(site: CallSite, flow, cls) -> tuple[ast.For | None, int | None
     else:
         return None, None
     names = {n.id for n in ast.walk(chooser) if isinstance(n, ast.Name)}
-    for loop in reversed(_enclosing_loops(flow.node.body, site.statement)):
+    for loop in reversed(_enclosing_loops(flow.node.body, site.statement) or []):
         if isinstance(loop.target, ast.Name) and loop.target.id in names:
             return loop, count
     return None, None
@@ -321,21 +321,18 @@ def _module_count(container) -> int | None:
     return total
 
 
-def _enclosing_loops(body: list[ast.stmt], wanted: ast.stmt, outer: tuple = ()) -> list[ast.For]:
-    """The `for` loops around `wanted`, outermost first."""
+def _enclosing_loops(body: list[ast.stmt], wanted: ast.stmt, outer: tuple = ()) -> list[ast.For] | None:
+    """The `for` loops around `wanted`, outermost first; None if `wanted` is not in `body`."""
     for stmt in body:
         if stmt is wanted:
             return list(outer)
         inner = outer + (stmt,) if isinstance(stmt, ast.For) else outer
-        for block in ("body", "orelse", "finalbody"):
-            found = _enclosing_loops(getattr(stmt, block, None) or [], wanted, inner)
-            if found or any(s is wanted for s in getattr(stmt, block, None) or []):
+        blocks = [getattr(stmt, b, None) or [] for b in ("body", "orelse", "finalbody")]
+        for block in [*blocks, *(handler.body for handler in getattr(stmt, "handlers", []))]:
+            found = _enclosing_loops(block, wanted, inner)
+            if found is not None:
                 return found
-        for handler in getattr(stmt, "handlers", []):
-            found = _enclosing_loops(handler.body, wanted, inner)
-            if found or any(s is wanted for s in handler.body):
-                return found
-    return []
+    return None
 
 
 def _members_named_like(name: ast.expr, cls) -> int | None:
@@ -374,8 +371,7 @@ def _last_of_comprehension(site: CallSite) -> ast.Subscript | None:
 
 def _comprehension_message(site: CallSite, last: ast.Subscript) -> str:
     ref = site.ref
-    count = _module_count(ref.owner)
-    others = f"the other {count - 1} module{'s' if count != 2 else ''}" if count is not None else "the others"
+    others = _the_others(_module_count(ref.owner))
     first = site.node.args[0].id if site.node.args and isinstance(site.node.args[0], ast.Name) else "the input"
     return (
         f"Every module of `{ref.owner_text}` ({ref.owner.display}) gets the same input `{first}`, and `[...][-1]` "
@@ -384,10 +380,15 @@ def _comprehension_message(site: CallSite, last: ast.Subscript) -> str:
     )
 
 
+def _the_others(count: int | None) -> str:
+    """`the other 2 modules`, of `count` in all (`the others` when not known)."""
+    others = count - 1 if count is not None else 0
+    return f"the other {others} module{'s' if others != 1 else ''}" if others > 0 else "the others"
+
+
 def _message(site: CallSite, found: _Found) -> str:
     ref, source, target = site.ref, found.source, found.target
-    others = found.count - 1 if found.count is not None else 0
-    rest = f"the other {others} module{'s' if others != 1 else ''}" if others > 0 else "the others"
+    rest = _the_others(found.count)
     layer = ref.text
     subject = f"Every module of `{ref.owner_text}` ({ref.owner.display})" if ref.owner is not None else f"Every module `{layer}` names"
     return (
