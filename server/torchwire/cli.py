@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
 from .config import Config, ConfigError, find_pyproject, load_pyproject
-from .engine.analysis import analyze
 from .engine.findings import Finding, Severity
-from .engine.params import totals
 from .engine.source import Position, Range
 from .files import UsageError, discover, read_notebook, read_source
-from .checking import Task
 from .notebook import NotebookFile, NotebookModule
 from .reporting import FORMATS
+
+if TYPE_CHECKING:
+    from .checking import Task
+
+# The analysis is imported by the commands that analyse: `serve` answers `initialize` first.
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -129,6 +131,9 @@ READ_ERRORS = (OSError, ValueError, SyntaxError, LookupError)  # ValueError: und
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .checking import Task
+    from .engine.analysis import analyze
+
     overrides = Config(select=_codes(args.select), ignore=_codes(args.ignore) or [])
     project = _project(args)
     resolver = project.resolver(blocking=True)
@@ -289,6 +294,8 @@ def _write_preserving_encoding(path: Path, text: str) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
+    from .engine.analysis import analyze
+    from .engine.params import totals
     from .tables import text_table, total_text
 
     reports = []
@@ -351,6 +358,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def cmd_hover(args: argparse.Namespace) -> int:
     """What the editor's hover shows at PATH:LINE:COL (1-based)."""
+    from .engine.analysis import analyze
     from .engine.source import Position
     from .explain import explain_at
 
@@ -389,6 +397,7 @@ def cmd_hover(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """The dataflow of forward(), of one class (FILE:CLASS) or of each class of FILE."""
+    from .engine.analysis import analyze
     from .graph import dataflow_graphs, dot, mermaid, to_json
 
     target, class_name = args.target, None

@@ -16,9 +16,12 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lsprotocol import types
+from .generated_code import cached
+
+with cached("attr._make"):  # lsprotocol's classes, built by attrs: 40% of the start-up
+    from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
@@ -27,13 +30,15 @@ from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..config import Config, ConfigError, find_pyproject, load_pyproject
-from ..engine.analysis import Analysis
 from ..engine.findings import Finding, Severity, TextEdit
-from ..engine.incremental import DocumentAnalyzer
 from ..engine.source import Position, Range, SourceText
 from .notebooks import Cells, edits_by_cell, is_cell_uri, lone_cell, notebook_cells
 from .positions import Positions
 from .settings import Settings
+
+if TYPE_CHECKING:  # the engine itself is imported once initialize is answered
+    from ..engine.analysis import Analysis
+    from ..engine.incremental import DocumentAnalyzer
 
 log = logging.getLogger("torchwire.lsp")
 
@@ -260,6 +265,9 @@ async def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
 
 def _analyzer(ls: TorchwireServer, uri: str) -> DocumentAnalyzer:
     """A fresh analyzer: imported classes come from the project's cache, never waiting on jedi."""
+    from ..engine.incremental import DocumentAnalyzer
+
+    _open_project(ls)  # a client that opens documents before it says `initialized`
     project = ls.state.project
     resolver = project.resolver(blocking=False) if project is not None else None
     return DocumentAnalyzer(to_fs_path(uri) or uri, _config_for(ls, uri), resolver)
@@ -543,7 +551,6 @@ def initialize(ls: TorchwireServer, params: types.InitializeParams) -> None:
     state.resolve_edits = bool(action and action.resolve_support and "edit" in action.resolve_support.properties)
     edit = caps.workspace.workspace_edit if caps.workspace is not None else None
     state.versioned_edits = bool(edit and edit.document_changes)
-    state.project = _new_project(ls)
     if params.process_id:
         _watch_parent(params.process_id)
 
@@ -553,6 +560,7 @@ async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> N
     """Read, in the background, which attributes the workspace's files read on other objects
     (a submodule read elsewhere is not unused), then refresh what was published."""
     asyncio.get_running_loop().create_task(_collect_garbage_when_idle(ls))
+    _open_project(ls)
     project = ls.state.project
     if project is None or project.root is None or not Path(project.root).is_dir():
         return
@@ -571,6 +579,13 @@ async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> N
     for uri, entry in ls.state.documents.items():  # only what TW302 reports can change: no new analysis
         if entry.analysis is not None and _current(ls, uri, entry.analysis) and any(f.code == "TW302" for f in entry.analysis.findings):
             _publish_current(ls, uri, entry)
+
+
+def _open_project(ls: TorchwireServer) -> None:
+    """The project, and with it the engine, is imported once initialize is answered: nothing
+    before needs it, and the client waits for that answer."""
+    if ls.state.project is None:
+        ls.state.project = _new_project(ls)
 
 
 def _new_project(ls: TorchwireServer):

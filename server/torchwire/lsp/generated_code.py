@@ -1,0 +1,92 @@
+"""Start-up: the methods attrs generates for lsprotocol's classes, compiled once per machine.
+
+Importing `lsprotocol.types` defines about 570 attrs classes, and attrs writes the source of each
+one's `__init__`, `__eq__`, `__repr__`, ... and compiles it, anew in every process: about 40% of
+the language server's start-up. Here the code objects are kept in a per-user cache, keyed by
+their source text and file name. The same source compiles to the same code, so a hit changes
+nothing but the time; a new attrs or lsprotocol only adds entries, and a new Python reads
+another file (marshal's format is Python's own).
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import importlib.util
+import marshal
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+MAX_ENTRIES = 5000  # a few versions of lsprotocol; past it the cache starts again
+
+
+def cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    tag = importlib.util.MAGIC_NUMBER.hex()
+    return Path(base) / "torchwire" / f"generated-code-{sys.implementation.cache_tag}-{tag}.marshal"
+
+
+class CompiledCode:
+    """`compile` for the generated sources of one import, from and into `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.known: dict[bytes, object] = {}
+        self.added = 0
+        try:
+            with open(path, "rb") as stream:
+                known = marshal.load(stream)
+            if isinstance(known, dict):
+                self.known = known
+        except (OSError, EOFError, ValueError, TypeError):
+            pass  # absent, unreadable or from an interrupted write: compile as usual
+
+    def compile(self, source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **rest):
+        if not isinstance(source, str) or flags or dont_inherit or optimize != -1 or rest:
+            return builtins.compile(source, filename, mode, flags, dont_inherit, optimize, **rest)
+        key = hashlib.blake2b(f"{filename}\0{mode}\0{source}".encode(), digest_size=16).digest()
+        code = self.known.get(key)
+        if code is None:
+            code = self.known[key] = builtins.compile(source, filename, mode)
+            self.added += 1
+        return code
+
+    def save(self) -> None:
+        """Written whole to a temporary file and renamed: servers starting together each leave
+        a complete file, and a failure leaves the old one."""
+        if not self.added:
+            return
+        entries = self.known if len(self.known) <= MAX_ENTRIES else {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".generated-code-")
+            with os.fdopen(handle, "wb") as stream:
+                marshal.dump(entries, stream)
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a read-only home: start-up stays as it was
+
+
+@contextmanager
+def cached(module_name: str):
+    """While the block runs, the module's calls of `compile` go through the cache (a module
+    global shadows the builtin; a module that stops calling `compile` just runs uncached)."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        yield None
+        return
+    code = CompiledCode(cache_file())
+    shadowed = module.__dict__.get("compile")
+    module.compile = code.compile
+    try:
+        yield code
+    finally:
+        if shadowed is None:
+            del module.compile
+        else:
+            module.compile = shadowed
+        code.save()

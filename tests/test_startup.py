@@ -1,0 +1,62 @@
+"""The language server's start-up: what answering `initialize` imports, and the cache of the
+code attrs generates for lsprotocol's classes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+IMPORT_TYPES = """
+from torchwire.lsp.generated_code import cached
+with cached("attr._make") as code:
+    from lsprotocol import types
+print(code.added, len(code.known))
+print(types.Position(line=1, character=2) == types.Position(line=1, character=2), repr(types.Position(line=1, character=2)))
+"""
+
+
+def run(script: str, cache: str) -> list[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": cache}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@pytest.fixture
+def cache(tmp_path) -> str:
+    return str(tmp_path / "cache")
+
+
+def test_the_second_start_compiles_nothing_and_builds_the_same_classes(cache):
+    added, known = map(int, run(IMPORT_TYPES, cache)[0].split())
+    assert added == known > 500  # every class of lsprotocol.types, compiled once
+    first, classes = run(IMPORT_TYPES, cache)
+    assert first == f"0 {known}"
+    assert classes == "True 1:2"
+
+
+def test_a_damaged_cache_file_is_compiled_again(cache):
+    run(IMPORT_TYPES, cache)
+    (path,) = [os.path.join(root, f) for root, _, files in os.walk(cache) for f in files]
+    with open(path, "r+b") as stream:
+        stream.truncate(1000)
+    added, known = map(int, run(IMPORT_TYPES, cache)[0].split())
+    assert added == known > 500
+    assert run(IMPORT_TYPES, cache)[0] == f"0 {known}"
+
+
+def test_an_unwritable_cache_leaves_start_up_as_it_was(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    lines = run(IMPORT_TYPES, str(blocked))
+    assert lines[1] == "True 1:2"
+
+
+def test_answering_initialize_imports_no_analysis():
+    """The engine is imported after the answer (the client waits for it, nothing else does)."""
+    script = "import sys, torchwire.cli, torchwire.lsp.server; print(sorted(m for m in sys.modules if m.startswith(('torchwire.engine', 'torchwire.project', 'torchwire.rules', 'jedi', 'libcst'))))"
+    (line,) = run(script, "/nonexistent")
+    assert line == "['torchwire.engine', 'torchwire.engine.findings', 'torchwire.engine.source']"
