@@ -305,12 +305,49 @@ def test_console_script_is_installed():
     assert (result.returncode, result.stdout) == (0, "All checks passed.\n")
 
 
-def test_unused_submodule_read_by_another_checked_file_is_not_reported(capsys, workdir):
+def test_unused_submodule_read_by_another_file_of_the_project_is_not_reported(capsys, workdir):
     (workdir / "model.py").write_text((EXAMPLES / "tw302_unused_submodule.py").read_text())
     _, out, _ = run(capsys, "check", "--format", "json", "model.py")
     assert [f["code"] for f in json.loads(out)] == ["TW302"]
     (workdir / "pipeline.py").write_text("def project(encoder, x):\n    return encoder.proj(x)\n")
-    _, out, _ = run(capsys, "check", "--format", "json", ".")
+    for paths in (["."], ["model.py"]):  # alone (as pre-commit checks it) as with the whole project
+        _, out, _ = run(capsys, "check", "--format", "json", *paths)
+        assert json.loads(out) == []
+
+
+BASE_WITH_HEAD = """\
+import torch.nn as nn
+
+
+class Backbone(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.body(x)
+"""
+
+
+def test_a_submodule_used_by_a_derived_class_of_another_file_is_used(capsys, workdir):
+    (workdir / "backbone.py").write_text(BASE_WITH_HEAD)
+    (workdir / "other.py").write_text(
+        "import torch.nn as nn\n\n\nclass Other(nn.Module):\n    def forward(self, x):\n        return self.head(x)\n")
+    _, out, _ = run(capsys, "check", "--format", "json", "backbone.py")
+    assert [(f["code"], f["range"]["start"]["line"]) for f in json.loads(out)] == [("TW302", 7)]  # self.head: another class reads its own head
+    (workdir / "classifier.py").write_text(
+        "from backbone import Backbone\n\n\nclass Classifier(Backbone):\n    def forward(self, x):\n        return self.head(super().forward(x))\n")
+    _, out, _ = run(capsys, "check", "--format", "json", "backbone.py")
+    assert json.loads(out) == []
+
+
+def test_a_class_with_a_base_torchwire_cannot_read_is_not_said_to_leave_a_submodule_unused(capsys, workdir):
+    (workdir / "model.py").write_text(
+        "import torch.nn as nn\n\n\ndef make(klass):\n    class Encoder(klass):\n        def __init__(self):\n"
+        "            super().__init__()\n            self.spare = nn.Linear(8, 8)\n\n        def forward(self, x):\n"
+        "            return x\n\n    return Encoder\n")
+    _, out, _ = run(capsys, "check", "--format", "json", "model.py")
     assert json.loads(out) == []
 
 

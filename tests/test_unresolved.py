@@ -158,3 +158,41 @@ def test_a_name_re_exported_from_the_standard_library_is_not_read_there(tmp_path
     analyze(user, str(path), Config(), project.resolver(blocking=True))
     read = [Path(p).name for p in project._files]
     assert "typing.py" not in read
+
+
+def test_an_inherited_registration_is_not_reported_in_the_derived_class_file(tmp_path):
+    """The base's unused `spare` is the base file's finding (at its own line there), not the
+    derived class's at a line of another file."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "base.py").write_text(textwrap.dedent("""\
+        import torch.nn as nn
+
+
+        class Base(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(8, 8)
+                self.spare = nn.Linear(8, 8)
+
+            def forward(self, x):
+                return self.body(x)
+    """))
+    user = textwrap.dedent("""\
+        import torch.nn as nn
+        from .base import Base
+
+
+        class Derived(Base):
+            def __init__(self):
+                super().__init__()
+                self.extra = nn.Linear(8, 8)
+                self.more = nn.Linear(8, 8)
+
+            def forward(self, x):
+                return self.extra(self.body(x))
+    """)
+    path = tmp_path / "pkg" / "derived.py"
+    path.write_text(user)
+    findings = analyze(user, str(path), Config(), Project(str(tmp_path)).resolver(blocking=True)).findings
+    assert [(f.code, f.subject, f.owner, f.range.start.line) for f in findings] == [("TW302", "more", "Derived", 8)]

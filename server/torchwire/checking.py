@@ -27,7 +27,7 @@ from .engine.source import Position, Range
 from .packages import file_stamp, text_digest
 
 CACHE_DIR_NAME = ".torchwire_cache"
-CACHE_FORMAT = 1  # bumped when an entry's shape changes
+CACHE_FORMAT = 2  # bumped when an entry's shape changes
 MIN_PARALLEL = 4  # fewer files than this are analysed in this process: workers cost more than they save
 
 
@@ -242,7 +242,7 @@ def cache_directory(explicit: str | None, root: Path) -> Path:
 
 def _finding_to(f: Finding) -> dict:
     data = {"code": f.code, "message": f.message, "range": [list(f.range.start), list(f.range.end)],
-            "severity": f.severity.value, "unnecessary": f.unnecessary, "path": f.path, "subject": f.subject, "fix": None}
+            "severity": f.severity.value, "unnecessary": f.unnecessary, "path": f.path, "subject": f.subject, "owner": f.owner, "fix": None}
     if f.fix is not None:
         edits = f.fix._edits
         data["fix"] = {"title": f.fix.title, "safe": f.fix.safe,
@@ -258,5 +258,5 @@ def _finding_from(data: dict) -> Finding:
         edits = None if raw is None else [TextEdit(Range(Position(*a), Position(*b)), text) for a, b, text in raw]
         fix = Fix(data["fix"]["title"], data["fix"]["safe"], _Edits(edits), edits)
     return Finding(data["code"], data["message"], Range(Position(sl, sc), Position(el, ec)), Severity(data["severity"]),
-                   fix, data["unnecessary"], data["path"], data["subject"])
+                   fix, data["unnecessary"], data["path"], data["subject"], data["owner"])
 

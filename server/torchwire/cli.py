@@ -177,6 +177,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         per_file.append(document.in_cells(analyze(text, shown, config, resolver).findings))
     done = _run_checks(args, project, tasks)
     all_findings = [f for entry in per_file for f in (entry[1].in_cells(done[id(entry[0])]) if isinstance(entry, tuple) else entry)]
+    if any(f.code == "TW302" for f in all_findings):
+        # What the project's other files read counts, checked or not: a file checked alone (as
+        # pre-commit does) gets what it gets with the whole repository.
+        if not project.scan_project_reads({str(Path(shown).resolve()) for shown in documents}):
+            if project.root is not None:  # too big to read in time: whether it is used is unknown
+                all_findings = [f for f in all_findings if f.code != "TW302"]
     all_findings = project.without_used_elsewhere(all_findings)
     if args.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN

@@ -16,6 +16,7 @@ import re
 import sys
 import sysconfig
 import threading
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Location = tuple[str, str, int]  # (file, class or function name, line)
 _NOT_READY = object()
+SCAN_SECONDS = 10.0  # reading what a whole project's files read, for `check`; past it nothing is known
 MAX_TRIES = 10  # background tries of a lookup that spends its budget each time
 # Never a model's code (typing, collections, dataclasses, ...); on Python 3.10 the list is missing.
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ("typing", "collections", "dataclasses", "abc", "enum"))) - {"test"}
@@ -77,8 +79,9 @@ class Project:
     _star_files: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
     pending_stars: set[tuple[str, str]] = field(default_factory=set)
     uses: dict[str, set[str]] = field(default_factory=dict)  # importer -> files it reaches
-    reads: dict[str, frozenset[str]] = field(default_factory=dict)  # file -> attributes it reads on other objects
-    readers: dict[str, set[str]] = field(default_factory=dict)  # attribute -> the files that read it
+    reads: dict[str, "FileReads"] = field(default_factory=dict)  # file -> the attributes it reads
+    readers: dict[str, set[str]] = field(default_factory=dict)  # attribute -> the files that read it on other objects
+    self_readers: dict[str, set[str]] = field(default_factory=dict)  # attribute -> the files that read it on self
     layouts: Layouts = field(init=False, repr=False)
     _jedi_error: str | None = field(default=None, repr=False)
     _thread: threading.local = field(default_factory=threading.local, repr=False)  # the mode of the lookup under way
@@ -415,23 +418,25 @@ class Project:
     # ------------------------------------------------------------------ attributes read across files
 
     def note_reads(self, path: str, text: str | None) -> None:
-        """Remember which attributes a file reads on objects other than `self` (`encoder.proj`);
-        None: the file is gone."""
+        """Remember which attributes a file reads on other objects (`encoder.proj`) and on self,
+        with the classes its classes derive from; None: the file is gone."""
         key = _resolved(path)
-        names = frozenset(attributes_read_through_objects(text)) if text is not None else frozenset()
-        before = self.reads.get(key, frozenset())
-        if names == before:
+        after = FileReads.of(text) if text is not None else FileReads()
+        before = self.reads.get(key, FileReads())
+        if after == before:
             return
-        for name in before - names:
-            readers = self.readers.get(name)
-            if readers is not None:
-                readers.discard(key)
-                if not readers:
-                    del self.readers[name]
-        for name in names - before:
-            self.readers.setdefault(name, set()).add(key)
-        if names:
-            self.reads[key] = names
+        for index, old, new in ((self.readers, before.through_objects, after.through_objects),
+                                (self.self_readers, before.on_self, after.on_self)):
+            for name in old - new:
+                readers = index.get(name)
+                if readers is not None:
+                    readers.discard(key)
+                    if not readers:
+                        del index[name]
+            for name in new - old:
+                index.setdefault(name, set()).add(key)
+        if after.through_objects or after.on_self:
+            self.reads[key] = after
         else:
             self.reads.pop(key, None)
 
@@ -444,12 +449,36 @@ class Project:
             if pause is not None:
                 pause()
 
+    def scan_project_reads(self, skip: set[str], seconds: float = SCAN_SECONDS) -> bool:
+        """What every file of the project reads (the files in `skip`, already noted, aside), so
+        that a file checked alone gets the findings it gets with the whole repository. False
+        when the project has no root, or its files could not all be read in time."""
+        if self.root is None:
+            return False
+        from .files import discover
+
+        deadline = time.monotonic() + seconds
+        for path in discover([self.root]):
+            if time.monotonic() > deadline:
+                return False
+            if _resolved(str(path)) not in skip:
+                text = self.read(str(path))
+                if text is not None:
+                    self.note_reads(str(path), text)
+        return True
+
     def without_used_elsewhere(self, findings: list[Finding]) -> list[Finding]:
-        """A submodule reported unused (TW302) that another file reads is used after all."""
+        """A submodule reported unused (TW302) that another file reads is used after all: on an
+        object (which may be an instance of the class: torchwire cannot tell), or on self in a
+        class derived from the finding's class."""
 
         def used_elsewhere(f: Finding) -> bool:
-            readers = self.readers.get(f.subject, ()) if f.subject is not None else ()
-            return bool(readers) and any(path != _resolved(f.path) for path in readers)
+            if f.subject is None:
+                return False
+            here = _resolved(f.path)
+            if any(path != here for path in self.readers.get(f.subject, ())):
+                return True
+            return any(path != here and f.owner in self.reads[path].bases for path in self.self_readers.get(f.subject, ()))
 
         return [f for f in findings if not (f.code == "TW302" and used_elsewhere(f))]
 
@@ -461,12 +490,28 @@ def _resolved(path: str) -> str:
 
 ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)")
 OWN = re.compile(r"(?<![\w.])self$")
+CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+WORD = re.compile(r"[A-Za-z_]\w*")
 
 
-def attributes_read_through_objects(text: str) -> set[str]:
-    """Attribute names a file reads on objects other than `self` (`encoder.proj`): another
-    class's own `self.proj` is its own attribute, not a use of ours."""
-    return {m.group(1) for m in ATTRIBUTE.finditer(text) if not OWN.search(text, max(0, m.start() - 5), m.start())}
+@dataclass(frozen=True)
+class FileReads:
+    """What one file reads of attributes, found by regular expressions over its text (a scan of
+    a whole workspace parses nothing)."""
+
+    through_objects: frozenset[str] = frozenset()  # `encoder.proj`
+    # `self.proj`: another class's own attribute, a use of ours only in a class derived from ours
+    on_self: frozenset[str] = frozenset()
+    bases: frozenset[str] = frozenset()  # every word of its classes' base lists
+
+    @staticmethod
+    def of(text: str) -> "FileReads":
+        through, own = set(), set()
+        for m in ATTRIBUTE.finditer(text):
+            (own if OWN.search(text, max(0, m.start() - 5), m.start()) else through).add(m.group(1))
+        bases = {word for m in CLASS_BASES.finditer(text) for word in WORD.findall(m.group(1))} if own else set()
+        return FileReads(frozenset(through), frozenset(own) if bases else frozenset(), frozenset(bases))
+
 
 
 @dataclass

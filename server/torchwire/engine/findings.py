@@ -46,6 +46,7 @@ class Finding:
     unnecessary: bool = False  # unused code: editors fade it out
     path: str = ""
     subject: str | None = None  # the attribute a finding is about, for checks across files
+    owner: str | None = None  # the class whose attribute `subject` is
     cell: int | None = None  # in a notebook: the cell's index among all cells; `range` is in the cell
 
     def to_json(self) -> dict:

@@ -8,7 +8,7 @@ import re
 from typing import Iterator
 
 from ..engine.findings import Finding, Severity
-from ..engine.model import ModuleClass, statement_lines
+from ..engine.model import ModuleClass
 from ..engine.values import ModuleVal
 from .base import Invalid, Rule
 from .describe import parameters_of
@@ -25,8 +25,9 @@ class UnusedSubmodule(Rule):
     ## What it does
     Flags a submodule registered in `__init__` (with parameters) that no code reads: no method
     of the class, of its base or derived classes, nor any other class of the file (a string
-    naming it, such as `"lm_head.weight"`, counts as a use). `torchwire check` also looks at the
-    other files it checks.
+    naming it, such as `"lm_head.weight"`, counts as a use), nor any other file of the project
+    (`encoder.proj`, or `self.proj` in a class derived from it). A class with a base class
+    torchwire cannot read is not flagged: that base may use anything.
 
     ## Why is this bad?
     Its parameters are saved, moved and handed to the optimizer, but get no gradient and never
@@ -157,18 +158,19 @@ class Net(nn.Module):
 
     def check(self, ctx) -> Iterator[Finding]:
         for cls in ctx.module_classes:
-            if cls.find_method("forward")[0] is None and _unreadable_base(cls):
-                continue  # its forward may be in a base class torchwire cannot read: anything may be used
-            first, last = statement_lines(cls.node)
+            if _unreadable_base(cls):
+                continue  # a base class torchwire cannot read (or a dynamic one) may use anything
+            # Registered by this class's own lines: an inherited registration is the base's to report.
+            own_targets = {id(node) for node in ast.walk(cls.node) if isinstance(node, ast.Attribute)}
             # Read by its methods, or by methods inherited from a base class of another file
             # (the words of those files: big sets, looked into rather than copied).
             own = {name for flow in ctx.flows(cls).values() for name in flow.uses}
             read_by_methods = _AnyOf([own, *(b.ctx.names_read for b in _bases(cls) if b.ctx is not ctx.file)])
             for name, slot in cls.root.members.children.items():
                 module, target = slot.value, slot.target
-                if name in read_by_methods or not isinstance(module, ModuleVal) or target is None:
+                if name in read_by_methods or not isinstance(module, ModuleVal) or id(target) not in own_targets:
                     continue
-                if not first <= target.lineno <= last or module.has_parameters() is not True:
+                if module.has_parameters() is not True:
                     continue
                 if name in ctx.file.names_read or _dynamic(ctx, cls):  # anywhere else in the file
                     continue
@@ -181,7 +183,7 @@ class Net(nn.Module):
                     "starting a new one` (unless find_unused_parameters=True). Use it in `forward`, or remove it."
                 )
                 finding = self.finding(ctx, target, message)
-                finding.subject = name  # `torchwire check` drops it if another file reads it
+                finding.subject, finding.owner = name, cls.name  # dropped if another file reads it
                 yield finding
 
 
