@@ -58,6 +58,32 @@ class SameInputLastOutput(Rule):
 
     VALID = [
         """
+import torch.nn as nn
+from transformers import PreTrainedModel
+from transformers.utils.output_capturing import capture_outputs
+
+class BridgeBlock(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.conv = nn.Conv2d(d, d, 3, padding=2, dilation=2)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class Bridge(PreTrainedModel):
+    _can_record_outputs = {"hidden_states": BridgeBlock}  # hooks keep every block's output
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.bridge = nn.ModuleList([BridgeBlock(8) for _ in range(3)])
+
+    @capture_outputs
+    def forward(self, hidden_states):
+        for layer in self.bridge:
+            feature = layer(hidden_states)
+        return feature
+""",
+        """
 import torch
 import torch.nn as nn
 
@@ -243,6 +269,8 @@ class Net(nn.Module):
 
     def check(self, ctx) -> Iterator[Finding]:
         for cls in ctx.module_classes:
+            if _records_outputs(cls):
+                continue  # hooks collect every module's output (transformers' `_can_record_outputs`)
             for flow in ctx.forward_flows(cls):
                 for site in flow.calls:
                     found = _same_input_last_output(site, flow, cls)
@@ -261,6 +289,15 @@ class _Found:
     target: str  # the name that keeps only the last output
     loop: ast.For
     count: int | None  # how many modules the loop calls, if known
+
+
+def _records_outputs(cls, depth: int = 0) -> bool:
+    """Whether the class or a base declares outputs that forward hooks record (transformers'
+    `_can_record_outputs = {"hidden_states": Block}`): each block's output reaches the result
+    through them, whatever forward keeps."""
+    if depth > 20:
+        return False
+    return "_can_record_outputs" in cls.class_attributes() or any(_records_outputs(b, depth + 1) for b in cls.local_bases)
 
 
 def _same_input_last_output(site: CallSite, flow, cls) -> _Found | None:
