@@ -181,8 +181,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         # What the project's other files read counts, checked or not: a file checked alone (as
         # pre-commit does) gets what it gets with the whole repository.
         if not project.scan_project_reads({str(Path(shown).resolve()) for shown in documents}):
-            if project.root is not None:  # too big to read in time: whether it is used is unknown
-                all_findings = [f for f in all_findings if f.code != "TW302"]
+            all_findings = [f for f in all_findings if f.code != "TW302"]  # too big to read in time: unknown
     all_findings = project.without_used_elsewhere(all_findings)
     if args.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN

@@ -33,6 +33,11 @@ def read_notebook(path: Path):
     return NotebookFile(path.read_bytes().decode("utf-8"))
 
 
+def user_cache_dir() -> Path:
+    """torchwire's folder in the user's cache: `$XDG_CACHE_HOME/torchwire`, `~/.cache/torchwire`."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "torchwire"
+
+
 def discover(paths: Sequence[str]) -> Iterator[Path]:
     """Python files and notebooks under `paths`: recursive, skipping hidden folders, virtual environments and
     what `.gitignore` files exclude. A file named explicitly is always checked."""

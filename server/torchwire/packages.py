@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .engine.analysis import parse_module
 from .engine.imports import ImportMap
-from .files import read_source
+from .files import read_source, user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,7 @@ def cache_dir() -> Path:
     base = os.environ.get("TORCHWIRE_INDEX_DIR")
     if base:
         return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "torchwire" / f"packages-v{INDEX_VERSION}"
+    return user_cache_dir() / f"packages-v{INDEX_VERSION}"
 
 
 def text_digest(text: str) -> str:

@@ -32,7 +32,9 @@ KNOWN_MODULE_BASES = {
 # Registering a forward hook (`m.register_forward_hook(...)`), or building a helper that does
 # (timm's `FeatureHooks(...)`). Not accelerate's `_hf_hook` attributes.
 WORD = re.compile(r"\w+")
-HOOK_SETUP = re.compile(r"register_\w*hook\w*\s*\(|Hooks?\s*\(")
+# Hooks set up by hand, or declared: transformers' `_can_record_outputs` names the modules whose
+# outputs its hooks record.
+HOOK_SETUP = re.compile(r"register_\w*hook\w*\s*\(|Hooks?\s*\(|\b_can_record_outputs\b")
 
 
 NOT_MODULES = {"torch.nn.Parameter", "torch.nn.Buffer", "collections.OrderedDict", "typing.OrderedDict"}

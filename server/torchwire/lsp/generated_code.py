@@ -20,13 +20,14 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..files import user_cache_dir
+
 MAX_ENTRIES = 5000  # a few versions of lsprotocol; past it the cache starts again
 
 
 def cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     tag = importlib.util.MAGIC_NUMBER.hex()
-    return Path(base) / "torchwire" / f"generated-code-{sys.implementation.cache_tag}-{tag}.marshal"
+    return user_cache_dir() / f"generated-code-{sys.implementation.cache_tag}-{tag}.marshal"
 
 
 class CompiledCode:

@@ -269,8 +269,8 @@ class Net(nn.Module):
 
     def check(self, ctx) -> Iterator[Finding]:
         for cls in ctx.module_classes:
-            if _records_outputs(cls):
-                continue  # hooks collect every module's output (transformers' `_can_record_outputs`)
+            if cls.works_with_hooks:
+                continue  # hooks may record every module's output, whatever forward keeps
             for flow in ctx.forward_flows(cls):
                 for site in flow.calls:
                     found = _same_input_last_output(site, flow, cls)
@@ -289,15 +289,6 @@ class _Found:
     target: str  # the name that keeps only the last output
     loop: ast.For
     count: int | None  # how many modules the loop calls, if known
-
-
-def _records_outputs(cls, depth: int = 0) -> bool:
-    """Whether the class or a base declares outputs that forward hooks record (transformers'
-    `_can_record_outputs = {"hidden_states": Block}`): each block's output reaches the result
-    through them, whatever forward keeps."""
-    if depth > 20:
-        return False
-    return "_can_record_outputs" in cls.class_attributes() or any(_records_outputs(b, depth + 1) for b in cls.local_bases)
 
 
 def _same_input_last_output(site: CallSite, flow, cls) -> _Found | None:

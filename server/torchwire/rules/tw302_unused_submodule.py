@@ -160,18 +160,19 @@ class Net(nn.Module):
         for cls in ctx.module_classes:
             if _unreadable_base(cls):
                 continue  # a base class torchwire cannot read (or a dynamic one) may use anything
-            # Registered by this class's own lines: an inherited registration is the base's to report.
-            own_targets = {id(node) for node in ast.walk(cls.node) if isinstance(node, ast.Attribute)}
+            own_targets: set[int] | None = None  # the targets of its own lines, when first needed
             # Read by its methods, or by methods inherited from a base class of another file
             # (the words of those files: big sets, looked into rather than copied).
             own = {name for flow in ctx.flows(cls).values() for name in flow.uses}
             read_by_methods = _AnyOf([own, *(b.ctx.names_read for b in _bases(cls) if b.ctx is not ctx.file)])
             for name, slot in cls.root.members.children.items():
                 module, target = slot.value, slot.target
-                if name in read_by_methods or not isinstance(module, ModuleVal) or id(target) not in own_targets:
+                if name in read_by_methods or not isinstance(module, ModuleVal) or module.has_parameters() is not True:
                     continue
-                if module.has_parameters() is not True:
-                    continue
+                if own_targets is None:
+                    own_targets = {id(node) for node in ast.walk(cls.node) if isinstance(node, ast.Attribute)}
+                if id(target) not in own_targets:
+                    continue  # an inherited registration: the base's to report
                 if name in ctx.file.names_read or _dynamic(ctx, cls):  # anywhere else in the file
                     continue
                 if _shared_with_used(cls, name, _AnyOf([*read_by_methods.sets, ctx.file.names_read])):
