@@ -193,3 +193,85 @@ def test_hovers_after_blank_lines_typed_match_a_fresh_analysis(line, blank, hove
     if not parses(edited):
         return
     assert hovers(analyzer.update(edited)) == hovers(analyze(edited, "doc.py"))
+
+
+def method_body_lines(text: str, name: str | None = None) -> list[int]:
+    """0-based lines inside the bodies of the methods of classes (`name`: of that method only)."""
+    found = []
+    for cls in ast.parse(text).body:
+        if isinstance(cls, ast.ClassDef):
+            for fn in cls.body:
+                if isinstance(fn, ast.FunctionDef) and fn.name != "__init__" and name in (None, fn.name):
+                    found.extend(range(fn.body[0].lineno - 1, fn.end_lineno))
+    return found
+
+
+FORWARD_LINES = method_body_lines(COMBINED)
+TYPED = ["x", "layer(x)", " + 1", "(", "self.", "é😀", "\n        y = x", "\n        return x", "\n\n", "[0]"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(FORWARD_LINES), st.sampled_from(TYPED), st.integers(0, 80)), min_size=1, max_size=6), st.booleans())
+def test_edits_inside_methods_match_a_fresh_analysis(typed, hover_first):
+    """Typing in forward() and the other methods (the class's construction is kept when no
+    construction ran the method): the same findings and hovers as a fresh analysis."""
+    analyzer = DocumentAnalyzer("doc.py")
+    analysis = analyzer.update(COMBINED)
+    text = COMBINED
+    for line, snippet, column in typed:
+        if hover_first:
+            hovers(analysis)
+        lines = text.split("\n")
+        if line >= len(lines):
+            continue
+        column = min(column, len(lines[line]))
+        lines[line] = lines[line][:column] + snippet + lines[line][column:]
+        text = "\n".join(lines)
+        analysis = analyzer.update(text)
+        if parses(text):
+            fresh = analyze(text, "doc.py")
+            assert summary(analysis.findings) == summary(fresh.findings)
+    if parses(text):
+        assert hovers(analysis) == hovers(analyze(text, "doc.py"))
+
+
+def test_typing_in_forward_keeps_what_the_classes_built():
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(COMBINED)
+    built = {cls.name: cls.root for cls in analyzer.doc.file.module_classes}
+    line = method_body_lines(COMBINED, "forward")[0]
+    lines = COMBINED.split("\n")
+    lines[line] += "  # typed"
+    edited = "\n".join(lines)
+    analysis = analyzer.update(edited)
+    assert summary(analysis.findings) == summary(analyze(edited, "doc.py").findings)
+    assert {cls.name: cls.root for cls in analysis.file.module_classes} == built
+
+
+def test_a_method_that_construction_runs_is_built_again():
+    text = (
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.build()\n\n    def build(self):\n        self.layers = [nn.Linear(4, 4), nn.Linear(4, 4)]\n\n"
+        "    def forward(self, x):\n        for layer in self.layers:\n            x = layer(x)\n        return x\n"
+    )
+    analyzer = DocumentAnalyzer("doc.py")
+    assert [f.code for f in analyzer.update(text).findings] == ["TW201"]
+    edited = text.replace("self.layers = [nn.Linear(4, 4), nn.Linear(4, 4)]", "self.layers = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])")
+    assert analyzer.update(edited).findings == []
+    assert [row.name for row in analyzer.doc.file.classes["Net"].parameters()] == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+
+
+def test_forward_edited_in_a_block_changes_what_its_users_find():
+    """The users of a block read its forward (what it returns): checked again, not kept."""
+    text = (
+        "import torch.nn as nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n\n    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.block = Block()\n\n"
+        "    def forward(self, x):\n        self.block(x)\n        return x\n"
+    )
+    analyzer = DocumentAnalyzer("doc.py")
+    assert [(f.code, f.range.start.line) for f in analyzer.update(text).findings] == [("TW101", 18)]  # self.block(x)
+    edited = text.replace("        return self.fc(x)\n", "        self.fc(x)\n")  # a block called for its effects
+    analysis = analyzer.update(edited)
+    assert [(f.code, f.range.start.line) for f in analysis.findings] == [("TW101", 9)]  # self.fc(x), in Block
+    assert summary(analysis.findings) == summary(analyze(edited, "doc.py").findings)

@@ -19,9 +19,13 @@ from ..config import Config
 from .analysis import Analysis, Document, RuleContext, parse_module, run_rules, sort_findings, syntax_error_finding, uses_torch
 from .findings import Finding
 from .model import FileContext, statement_lines
+from .values import was_reached
 from .source import Position, Range, SourceText, _split_lines_like_ast
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What a method may hold that the file's model reads outside constructions: imports (names),
+# classes (modules of their own), global or nonlocal statements. Words, so also in a string.
+BINDS_NAMES = re.compile(r"\b(?:import|class|global|nonlocal)\b")
 
 
 @dataclass(eq=False)
@@ -45,14 +49,7 @@ class Chunk:
     def positioned(self) -> list[ast.AST]:
         """Its nodes that carry line numbers, listed once: shifting them below an edit (a
         line typed or removed) is then a tight loop, not a walk of every tree."""
-        out = []
-        stack: list[ast.AST] = list(self.stmts)
-        while stack:
-            node = stack.pop()
-            if hasattr(node, "lineno"):
-                out.append(node)
-            stack.extend(ast.iter_child_nodes(node))
-        return out
+        return _positioned(self.stmts)
 
     def shift(self, delta: int) -> None:
         for node in self.positioned:
@@ -60,6 +57,17 @@ class Chunk:
             if node.end_lineno is not None:
                 node.end_lineno += delta
         self.start += delta
+
+
+def _positioned(nodes: list[ast.AST]) -> list[ast.AST]:
+    out = []
+    stack: list[ast.AST] = list(nodes)
+    while stack:
+        node = stack.pop()
+        if hasattr(node, "lineno"):
+            out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return out
 
 
 def _line_count(text: str) -> int:
@@ -181,6 +189,9 @@ class DocumentAnalyzer:
             # keeps its tree and findings, moved line by line; nothing is parsed or analysed.
             tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
             return self._adopt(text, source, tree, set(), same_code=True)
+        edited = self._edited_method(text, source, head, len(old) - tail)
+        if edited is not None:
+            return edited
         for widen in (0, 1):  # if the region alone does not parse, try it with a neighbour each side
             first, last = max(head - widen, 0), len(old) - max(tail - widen, 0)
             start_char = sum(len(c.text) for c in old[:first])
@@ -221,6 +232,82 @@ class DocumentAnalyzer:
         dirty |= {i for i, chunk in enumerate(self.chunks) if i not in dirty and chunk.uses & mentions}
         tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
         return self._adopt(text, source, tree, dirty)
+
+    def _edited_method(self, text: str, source: SourceText, first: int, last: int) -> Analysis | None:
+        """An edit inside one method's body (not its signature or decorators) that building any
+        class never ran nor held, such as forward() as you type: the method alone is parsed
+        again and put in the class's tree, so every construction is kept (rebuilding them was
+        most of a keystroke's cost); the class and what uses it are checked again. None when
+        the edit is anything else."""
+        old = self.chunks
+        if last - first != 1 or self.doc is None:
+            return None
+        chunk = old[first]
+        if chunk.findings is None or len(chunk.stmts) != 1 or not isinstance(chunk.stmts[0], ast.ClassDef):
+            return None
+        class_node = chunk.stmts[0]
+        begin = sum(len(c.text) for c in old[:first])
+        end = len(text) - sum(len(c.text) for c in old[last:])
+        if end < begin:
+            return None
+        old_lines, new_lines = _lines_of_text(chunk.text), _lines_of_text(text[begin:end])
+        same_before = 0
+        while same_before < min(len(old_lines), len(new_lines)) and old_lines[same_before] == new_lines[same_before]:
+            same_before += 1
+        same_after = 0
+        while same_after < min(len(old_lines), len(new_lines)) - same_before and old_lines[-1 - same_after] == new_lines[-1 - same_after]:
+            same_after += 1
+        changed_from, changed_to = chunk.start + same_before, chunk.start + len(old_lines) - same_after  # 0-based, old lines
+        body = class_node.body
+        for index, stmt in enumerate(body):
+            slot_from = statement_lines(stmt)[0] - 1  # the method's lines and the comments below it
+            slot_to = statement_lines(body[index + 1])[0] - 1 if index + 1 < len(body) else chunk.start + len(old_lines)
+            if slot_from <= changed_from and changed_to <= slot_to:
+                break
+        else:
+            return None
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.name == "__init__" or was_reached(stmt):
+            return None
+        delta = len(new_lines) - len(old_lines)
+        slot = new_lines[slot_from - chunk.start : slot_to - chunk.start + delta]
+        code = [line for line in slot if not _is_blank(line)]
+        if not code or code[-1].rstrip("\r\n").endswith("\\"):
+            return None
+        old_slot = "".join(old_lines[slot_from - chunk.start : slot_to - chunk.start])
+        if BINDS_NAMES.search(old_slot) or BINDS_NAMES.search("".join(slot)):
+            return None
+        try:  # under a class header on the line above, so that its lines are the file's
+            parsed = parse_module("\n" * (slot_from - 1) + "class _:\n" + "".join(slot), self.path)
+        except SyntaxError:
+            return None
+        holder = parsed.body[0] if len(parsed.body) == 1 and isinstance(parsed.body[0], ast.ClassDef) else None
+        new = holder.body[0] if holder is not None and len(holder.body) == 1 else None
+        if new is None or not _same_signature(stmt, new):
+            return None
+        # The edit is the method's alone: move the class's later lines, then swap the method in.
+        replaced = {id(node) for node in ast.walk(stmt)}
+        kept = [node for node in chunk.positioned if id(node) not in replaced]
+        for node in kept:
+            if node is not class_node and node.lineno - 1 >= slot_to:
+                node.lineno += delta
+                if node.end_lineno is not None:
+                    node.end_lineno += delta
+        if index == len(body) - 1:
+            class_node.end_lineno, class_node.end_col_offset = new.end_lineno, new.end_col_offset
+        elif class_node.end_lineno is not None:
+            class_node.end_lineno += delta
+        self.doc.file.replace_method(class_node, index, new, replaced)
+        old_uses = chunk.uses
+        chunk.text = text[begin:end]
+        chunk.__dict__.pop("uses", None)
+        chunk.positioned = kept + _positioned([new])
+        _shift_all(old[last:], delta)
+        dirty = {first}
+        dirty |= self._dependents(set(chunk.defines), dirty)
+        mentions = old_uses ^ chunk.uses
+        dirty |= {i for i, c in enumerate(self.chunks) if i not in dirty and c.uses & mentions}
+        tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+        return self._adopt(text, source, tree, dirty, keep_model=True)
 
     def _moved_by_blank_lines(self, text: str, first: int, last: int) -> bool:
         """Whether the edit between chunks `first` and `last` (exclusive) only added, removed or
@@ -291,10 +378,15 @@ class DocumentAnalyzer:
 
     # ------------------------------------------------------------------ results
 
-    def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int], same_code: bool = False) -> Analysis:
-        if same_code and self.doc is not None:  # what was learnt of the code stays true: only lines moved
+    def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int], same_code: bool = False, keep_model: bool = False) -> Analysis:
+        """`same_code`: only lines moved, and what was learnt of the code stays true;
+        `keep_model`: the file's model was updated in place (_edited_method)."""
+        if (same_code or keep_model) and self.doc is not None:
             file = self.doc.file
             file.source, file.tree = source, tree
+            for cls in file.all_classes if keep_model else []:
+                if any(cls.top is s for i in dirty for s in self.chunks[i].stmts):
+                    cls.answers.clear()  # hover texts of what is checked again
         else:
             file = FileContext(source, tree, self.resolver)
             if self.doc is not None:
@@ -336,6 +428,20 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
+
+
+def _lines_of_text(text: str) -> list[str]:
+    """Its lines, line ends kept (none after a last line end)."""
+    lines = _split_lines_like_ast(text, keepends=True)
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def _same_signature(old: ast.FunctionDef | ast.AsyncFunctionDef, new: ast.stmt) -> bool:
+    """The same kind of function, name, parameters and decorators: what callers and the class
+    see of it (its body aside)."""
+    if type(old) is not type(new) or old.name != new.name or not _same_tree(old.args, new.args):
+        return False
+    return len(old.decorator_list) == len(new.decorator_list) and all(map(_same_tree, old.decorator_list, new.decorator_list))
 
 
 def _is_blank(line: str) -> bool:

@@ -43,6 +43,7 @@ from .values import (
     Choice,
     Opaque,
     Partial,
+    mark_reached,
     _Unknown,
     is_unknown,
     new_uid,
@@ -263,6 +264,7 @@ class Interpreter:
     # ------------------------------------------------------------------ binding
 
     def _bind(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, frame: Frame, args: list[Any], kwargs: dict[str, Any], method: bool) -> None:
+        mark_reached(fn)
         a = fn.args
         positional = a.posonlyargs + a.args
         defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)

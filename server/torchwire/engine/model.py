@@ -339,6 +339,20 @@ class FileContext:
             table.clear()
         self.all_classes = []
 
+    def replace_method(self, class_node: ast.ClassDef, index: int, new: ast.FunctionDef | ast.AsyncFunctionDef, stale: set[int]) -> None:
+        """An edit inside a method that no construction ran (see incremental.py): the class's
+        tree takes the new method in place, and only what was read off the method's body (the
+        ids of its nodes: `stale`) is forgotten; constructions, bases and class attributes stay
+        as they were."""
+        class_node.body[index] = new
+        self.observations = {key: o for key, o in self.observations.items() if key[1] not in stale}
+        self.instances = {key: m for key, m in self.instances.items() if key not in stale}
+        self.__dict__.pop("names_read", None)
+        for cls in self.all_classes:
+            if cls.node is class_node:
+                for cached in ("methods", "accessors", "forward_returns_value", "works_with_hooks"):
+                    cls.__dict__.pop(cached, None)
+
     def prepare(self, cls: ModuleClass) -> None:
         """Resolve a class's bases and decide whether it is a module (once)."""
         if id(cls) in self._prepared:

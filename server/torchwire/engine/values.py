@@ -165,6 +165,19 @@ class FunctionRef:
     owner: Any = None  # the class that defines it (a method), for super() inside it
     closure: dict[str, Any] | None = None  # a nested function: the names of the function it was defined in
 
+    def __post_init__(self) -> None:
+        mark_reached(self.node)
+
+
+def mark_reached(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    """Marks a function the interpreter ran or held: what it built may depend on the function's
+    body. An edit inside a method never reached keeps what was built (see incremental.py)."""
+    fn.torchwire_reached = True
+
+
+def was_reached(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return getattr(fn, "torchwire_reached", False)
+
 
 @dataclass(eq=False)
 class ParamVal:
