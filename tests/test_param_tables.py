@@ -215,3 +215,31 @@ def test_the_class_hover_says_what_was_not_followed_and_why(capsys, tmp_path, mo
         "Not followed:",
         "- `blocks.0`: `make_norm(dim)` calls `some_library_not_installed.make_norm`, which torchwire cannot read",
     ]
+
+
+def test_a_model_is_built_one_module_per_step():
+    """What the server computes ahead of hovers, a step at a time: each step interprets one
+    module's __init__ at most, and after the last one the table needs no more work."""
+    from torchwire.engine.analysis import analyze
+    from torchwire.engine.params import expand_modules, named_tensors
+
+    text = textwrap.dedent("""
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.fc = nn.Linear(d, d)
+                self.norm = nn.LayerNorm(d)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.ModuleList([Block(8) for _ in range(3)])
+                self.head = nn.Linear(8, 2)
+    """)
+    net = next(c for c in analyze(text, "net.py").module_classes if c.name == "Net")
+    steps = list(expand_modules(net.root))
+    assert [m.display for m in steps] == ["Net", "nn.Linear", "nn.ModuleList", *["Block", "nn.LayerNorm", "nn.Linear"] * 3]
+    assert all(m._members is not None for m in steps)
+    assert [row.name for row in named_tensors(net.root)][:4] == ["blocks.0.fc.weight", "blocks.0.fc.bias", "blocks.0.norm.weight", "blocks.0.norm.bias"]

@@ -134,6 +134,27 @@ def named_tensors(root: ModuleVal, kind: str = "params", prefix: str = "") -> li
     return rows
 
 
+def expand_modules(root: ModuleVal) -> Iterator[ModuleVal]:
+    """Builds what `root` holds one module at a time (a class's `__init__` is interpreted when
+    its members are first read): each step expands the module it yields, so that whoever
+    iterates decides how much to do at once (a model's 32 layers are 32 short steps)."""
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Choice):
+            stack.extend(value.options)
+            continue
+        if not isinstance(value, ModuleVal) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        members = value.members
+        yield value
+        for slot in members.children.values():
+            stack.extend(alt.value for alt in _alternatives(slot))
+        stack.extend(entry.value for entry in members.entries or ())
+
+
 def _alternatives(slot: Slot) -> Iterator[Slot]:
     yield slot
     yield from slot.alternatives

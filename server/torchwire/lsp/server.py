@@ -47,9 +47,12 @@ NOTEBOOK_FIX_ALL = "notebook.source.fixAll.torchwire"  # every cell of a noteboo
 SWITCH_INTERVAL = 0.0005  # seconds; see serve()
 IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up work may go on
 IDLE_CHECK = 0.25  # seconds between checks for that
+WARM_AFTER = 0.3  # seconds without a change or request before hovers are computed ahead (in short steps)
+HOVER_FIRST = 0.002  # seconds the hovers computed ahead pause for, while a hover is asked
 GC_QUIET = 0.3  # seconds without a change before a full garbage collection
 GC_PERIOD = 5.0  # seconds at least between two full garbage collections
 GC_FORCE_AFTER = 10  # middle-generation collections that bring one on while the user types
+GC_FULL_IDLE = 10.0  # seconds without a message from the client before the frozen are collected too
 SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -73,6 +76,7 @@ class OpenDocument:
     # document it updates are guarded in the thread too.
     busy: threading.Lock = field(default_factory=threading.Lock)
     warming: asyncio.Task | None = None  # the hovers computed ahead, once the editor is quiet
+    asking: int = 0  # hovers under way: the hovers computed ahead wait for them
     noting: asyncio.Task | None = None  # what the document reads of other objects, noted when quiet
     cells: Cells | None = None  # for a notebook: the cells `analysis` is of
     # For a notebook: the changes received. Its own version need not move when a cell's text
@@ -103,6 +107,7 @@ class State:
     versioned_edits: bool = False
     fixes_loaded: bool = False  # the fix machinery (libcst) is imported, or being imported
     last_change: float = 0.0  # time.monotonic() of the last document opened or changed
+    last_message: float = 0.0  # time.monotonic() of the last message from the client
     lenses_shown: bool = False  # the client asked for code lenses: tell it when they change
     documents: dict[str, OpenDocument] = field(default_factory=dict)
 
@@ -177,9 +182,11 @@ class _Reader:
 
     async def readexactly(self, n: int) -> bytes:
         try:
-            return await self.stream.readexactly(n)
+            body = await self.stream.readexactly(n)
         except asyncio.IncompleteReadError:
             return b""
+        server.state.last_message = time.monotonic()  # a request or notification: the user is here
+        return body
 
 
 server = TorchwireServer()
@@ -387,9 +394,10 @@ def _publish_current(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None
 
 
 def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -> None:
-    """Once the editor is quiet, compute the hover of every attribute of the document's module
-    classes, one at a time, stopping when the document changes: the first hover on a big
-    table (`self.model`, 2,000 rows) is then a lookup, not 50 ms of work."""
+    """Once the diagnostics are out and the client has been quiet for WARM_AFTER, compute the
+    hover of every attribute of the document's module classes in short steps, pausing for
+    hovers asked meanwhile and stopping when the document changes: the first hover on a big
+    table (`self.model`, 32 layers, 2,000 rows) is then a lookup, not 150 ms of work."""
     if entry.warming is not None:
         entry.warming.cancel()
     analysis = entry.analysis
@@ -399,23 +407,39 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
     def current() -> bool:  # the analysis published last (a refresh publishes the same version anew)
         return ls.state.documents.get(uri) is entry and entry.analysis is analysis and not entry.running
 
+    def turn() -> threading.Lock:  # as the analyses run (they move what is read here); a hover asked goes first
+        while entry.asking:
+            time.sleep(HOVER_FIRST)
+        return entry.busy
+
     def warm() -> None:
+        from ..engine.params import expand_modules
         from ..explain import member_summary
 
         for cls in list(analysis.module_classes):
-            with entry.busy:  # as the analyses run: they move and replace what is read here
+            with turn():
                 attributes = _attributes_of(cls) if current() else None
                 if attributes is not None and analysis.queries is not None:
                     _safely(analysis.queries.flows, cls)  # forward's dataflow, which hovers read too
-            for attr in attributes or ():
-                with entry.busy:
-                    if not current():
-                        return  # changed: the next version warms itself
-                    _safely(member_summary, cls, attr)
             if attributes is None:
-                return
+                return  # changed: the next version warms itself
+            # What the class holds, one construction per step (a model's layers), so that a
+            # keystroke waits for one step at most; then the hover texts, one per step.
+            modules = _safely(expand_modules, cls.root) if attributes else None
+            while modules is not None:
+                with turn():
+                    if not current():
+                        return
+                    if _safely(next, modules, None) is None:
+                        break
+            for attr in attributes:
+                with turn():
+                    if not current():
+                        return
+                    _safely(member_summary, cls, attr)
 
-    entry.warming = asyncio.get_running_loop().create_task(_when_idle(ls, warm))
+    # At the first pause, not once the background is done reading the packages (seconds).
+    entry.warming = asyncio.get_running_loop().create_task(_when_idle(ls, warm, after=WARM_AFTER, while_resolving=True, unasked=True))
 
 
 def _attributes_of(cls) -> list[str]:
@@ -426,11 +450,10 @@ def _attributes_of(cls) -> list[str]:
     return [*members.children, *members.params, *members.buffers, *members.attributes]
 
 
-async def _when_idle(ls: TorchwireServer, work) -> None:
-    """Run `work` in a worker thread once nothing has changed for IDLE_AFTER seconds and no
-    analysis or background lookup runs: start-up work that no keystroke waits for."""
-    while not _idle(ls):
-        await asyncio.sleep(IDLE_CHECK)
+async def _when_idle(ls: TorchwireServer, work, **quiet) -> None:
+    """Run `work` in a worker thread once `_idle(ls, **quiet)`: work no keystroke waits for."""
+    while not _idle(ls, **quiet):
+        await asyncio.sleep(min(IDLE_CHECK, quiet.get("after", IDLE_AFTER)))
     await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
 
 
@@ -439,42 +462,53 @@ def _analysing(ls: TorchwireServer) -> bool:
     return any(e.running or e.pending is not None for e in ls.state.documents.values())
 
 
-def _idle(ls: TorchwireServer) -> bool:
+def _idle(ls: TorchwireServer, after: float = IDLE_AFTER, while_resolving: bool = False, unasked: bool = False) -> bool:
+    """No analysis runs (nor a lookup in the background, unless `while_resolving`), and nothing
+    changed (nor was asked, if `unasked`) for `after` seconds."""
     state = ls.state
-    busy = state.resolving or _analysing(ls)
-    return not busy and time.monotonic() - state.last_change >= IDLE_AFTER
+    if _analysing(ls) or (state.resolving and not while_resolving):
+        return False
+    last = max(state.last_change, state.last_message) if unasked else state.last_change
+    return time.monotonic() - last >= after
 
 
 async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
-    """Full garbage collections scan every object, the trees of the package files read
-    included: 200 ms once transformers' base classes are in. Python starts them in the middle
-    of whatever allocates (a keystroke's parse); here they run between analyses, after a short
-    pause in the typing, or after GC_FORCE_AFTER collections of the younger generations."""
+    """Full garbage collections scan every object not frozen: 300 ms once transformers' trees
+    are in, a stall of every request. Python starts them in the middle of whatever allocates
+    (a keystroke's parse); here they run between analyses, after a short pause in the typing,
+    or after GC_FORCE_AFTER collections of the younger generations, and what the project reads
+    of the packages (which lives as long as it does) is frozen out of them without a scan."""
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 10**9)  # no automatic full collection
     frozen_at = None  # what the project had learnt when the survivors were last frozen
+    thawed_at = 0  # ... and when everything was last collected
     while True:
         await asyncio.sleep(IDLE_CHECK)
         since = gc.get_count()[2]  # collections of the middle generation since the last full one
-        analysing = _analysing(ls)
-        quiet = time.monotonic() - ls.state.last_change >= GC_QUIET
-        # Between analyses, not while the background looks up imports: jedi's trees are cyclic
-        # garbage, hundreds of MB of it if left for a quiet moment that never comes.
-        if since and not analysing and (quiet or since >= GC_FORCE_AFTER):
-            project = ls.state.project
-            learnt = project.learnt if project is not None else 0
-            if quiet and not ls.state.resolving and learnt != frozen_at:
-                # The package files' models live as long as the project: once collected, they
-                # are frozen out of every later collection, which then scans only what the
-                # analyses made since (0.2 s per collection becomes a few ms). Anything the
-                # project drops is collected at the next quiet moment, which thaws them first.
-                gc.unfreeze()
-                gc.collect()
-                gc.freeze()
-                frozen_at = learnt
-            else:
-                gc.collect()
-            await asyncio.sleep(GC_PERIOD)  # a full collection costs 100s of ms: not back to back
+        if not since or _analysing(ls):
+            continue
+        project = ls.state.project
+        learnt = project.learnt if project is not None else 0
+        now = time.monotonic()
+        if learnt != frozen_at and not ls.state.resolving:
+            # Package files read: their models join the frozen ones after a collection of the
+            # young generations alone. Frozen objects are still freed when nothing refers to
+            # them (an analysis breaks its own cycles: FileContext.dispose); what a cycle keeps
+            # waits for the full collection below.
+            gc.collect(1)
+            gc.freeze()
+            frozen_at = learnt
+        if frozen_at != thawed_at and now - max(ls.state.last_message, ls.state.last_change) >= GC_FULL_IDLE:
+            # Nobody has asked anything for a while: everything, the frozen included, once.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            thawed_at = frozen_at
+        elif not ls.state.resolving and (now - ls.state.last_change >= GC_QUIET or since >= GC_FORCE_AFTER):
+            gc.collect()  # what the analyses made since the last freeze: a few ms
+        else:
+            continue
+        await asyncio.sleep(GC_PERIOD)  # not back to back
 
 
 def _load_fixes() -> None:
@@ -878,7 +912,11 @@ async def hover(ls: TorchwireServer, params: types.HoverParams) -> types.Hover |
     # In a worker, as the document's analyses run (they move its trees): a big table does not
     # hold up the messages that follow.
     explain = entry.locked(lambda: _safely(explain_at, analysis, position))
-    explanation = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, explain)
+    entry.asking += 1
+    try:
+        explanation = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, explain)
+    finally:
+        entry.asking -= 1
     if explanation is None:
         return None
     if ls.state.markdown:
