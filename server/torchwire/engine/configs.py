@@ -27,9 +27,17 @@ CONFIG_STEPS = 4_000
 DATACLASS_DECORATORS = {"dataclass", "dataclasses.dataclass", "pydantic.dataclasses.dataclass", "dataclass_transform", "typing_extensions.dataclass_transform", "typing.dataclass_transform"}
 
 
-def hierarchy(cls: "ModuleClass") -> list["ModuleClass"]:
+def hierarchy(cls: "ModuleClass") -> tuple["ModuleClass", ...]:
     """The class and its readable bases, most derived first (Python's MRO for the usual single
-    and mixin inheritance)."""
+    and mixin inheritance). Kept on the class: a config's attributes are read thousands of
+    times, each along its hierarchy, and a class's bases are decided once."""
+    known = cls.__dict__.get("_hierarchy")
+    if known is None:
+        known = cls.__dict__["_hierarchy"] = tuple(_hierarchy(cls))
+    return known
+
+
+def _hierarchy(cls: "ModuleClass") -> list["ModuleClass"]:
     order: list[ModuleClass] = []
 
     def visit(c: "ModuleClass", depth: int) -> None:

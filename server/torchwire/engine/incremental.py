@@ -285,7 +285,8 @@ class DocumentAnalyzer:
         if new is None or not _same_signature(stmt, new):
             return None
         # The edit is the method's alone: move the class's later lines, then swap the method in.
-        replaced = {id(node) for node in ast.walk(stmt)}
+        # The old method's nodes are those on its lines (no other statement of the class is).
+        replaced = {id(node) for node in chunk.positioned if slot_from < node.lineno <= slot_to and node is not class_node}
         kept = [node for node in chunk.positioned if id(node) not in replaced]
         for node in kept:
             if node is not class_node and node.lineno - 1 >= slot_to:
