@@ -112,3 +112,39 @@ def test_a_helper_remembered_for_one_argument_answers_only_that_argument(tmp_pat
     helpers = next(ctx for path, (_, ctx) in project._files.items() if path.endswith("helpers.py"))
     assert len(helpers.helper_results) == 2  # width(True) and width(1), each run once
     assert rows(project, tmp_path / "model.py", "Net") == expected  # the second analysis reads them
+
+
+def _function_dumps(tree) -> list[str]:
+    import ast
+
+    return [ast.dump(n, include_attributes=True) for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def test_bodies_parsed_again_when_read_are_the_files_own(monkeypatch):
+    """A package file's function bodies are dropped once its model is made and parsed again
+    when read: the same statements at the same lines and columns as in the whole file, for the
+    packages users have (decorators, async, nested functions, non-ASCII, CRLF line ends)."""
+    import ast
+    import sysconfig
+
+    from torchwire.engine.analysis import parse_module
+    from torchwire.engine.lazy_bodies import drop_bodies
+    from torchwire.engine.source import SourceText
+
+    packages = Path(sysconfig.get_paths()["purelib"])  # found, never imported
+    files = [packages / name for name in ("transformers/modeling_utils.py", "diffusers/models/attention_processor.py", "timm/models/vision_transformer.py")]
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    texts.append('import torch\n\n\nclass M:\n    @property\n    def é(self):\n        """ü"""\n        x = "😀"\n        return x\n\n    async def run(self):\n        async with a:\n            await b\n        return 1\n\ndef f(a,\n      b):\n    def g():\n        return a\n    return g\n'.replace("\n", "\r\n"))
+    from torchwire.engine import lazy_bodies
+
+    parsed = []
+    find = lazy_bodies._find
+    monkeypatch.setattr(lazy_bodies, "_find", lambda text, node: parsed.append(len(text)) or find(text, node))
+    for text in texts:
+        parsed.clear()
+        expected = _function_dumps(parse_module(text, "f.py"))
+        tree = parse_module(text, "f.py")
+        assert drop_bodies(tree, SourceText(text, "f.py")) > 0
+        assert _function_dumps(tree) == expected  # reading every body parses it again
+        assert parsed and len(text) not in parsed  # each from its own lines, never the whole file
+        assert all(type(n) in (ast.FunctionDef, ast.AsyncFunctionDef) for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from .engine.analysis import parse_module
 from .engine.findings import Finding
+from .engine.lazy_bodies import drop_bodies
 from .engine.model import FileContext, ModuleClass
 from .engine.source import SourceText
 from .engine.interpreter import Interpreter
@@ -376,6 +377,7 @@ class Project:
         # Lazy: only the classes asked for have their bases resolved (a package's big files
         # hold hundreds of classes that nobody uses).
         ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=None), lazy=True)
+        drop_bodies(tree, ctx.source)  # parsed again when read: most are never run
         self._files[path] = (digest, ctx)
         self.learnt += 1
         self._stamps[path] = stamp

@@ -1,0 +1,126 @@
+"""The function bodies of other packages' files, parsed when something first reads them.
+
+A file of an installed package is read for a few of its classes (a base class's `__init__`, a
+block's `forward`), yet the bodies of all its other functions are most of its tree: four nodes in
+five of the files transformers' models import, held for the whole session. Here they are
+dropped once the file's model is made and parsed again, alone, the first time anything reads
+`.body`: the node stays the same FunctionDef, with the same statements at the same positions as
+a parse of the whole file gives.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import threading
+
+from .analysis import parse_module
+from .source import SourceText
+
+MIN_LINES = 4  # shorter bodies are not worth a second parse
+# A function that defines a class keeps its body: the file's model holds the class's node.
+DEFINES_CLASS = re.compile(r"^\s*class\s", re.MULTILINE)
+_lock = threading.Lock()  # two analyses may read one package file's function at once
+
+
+class _Lazy:
+    """Where a dropped body is parsed from: the file's text."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+
+
+def _materialize(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    with _lock:
+        values = node.__dict__
+        lazy = values.pop("torchwire_lazy", None)
+        if lazy is not None:
+            values["body"] = _parse_body(node, lazy.source)
+            node.__class__ = _PLAIN[type(node)]
+        return values["body"]
+
+
+def _body(self) -> list[ast.stmt]:
+    return _materialize(self)
+
+
+def _set_body(self, body: list[ast.stmt]) -> None:
+    with _lock:
+        self.__dict__.pop("torchwire_lazy", None)
+        self.__dict__["body"] = body
+        self.__class__ = _PLAIN[type(self)]
+
+
+# Named as the classes they stand for: NodeVisitor dispatches on the class's name.
+class FunctionDef(ast.FunctionDef):
+    body = property(_body, _set_body)
+
+
+class AsyncFunctionDef(ast.AsyncFunctionDef):
+    body = property(_body, _set_body)
+
+
+_LAZY = {ast.FunctionDef: FunctionDef, ast.AsyncFunctionDef: AsyncFunctionDef}
+_PLAIN = {FunctionDef: ast.FunctionDef, AsyncFunctionDef: ast.AsyncFunctionDef}
+
+
+def drop_bodies(tree: ast.Module, source: SourceText) -> int:
+    """Drops the bodies of the module's functions and of its classes' methods (at its top level,
+    or in its top-level `if`, `try` and `with` blocks); returns how many."""
+    lazy = _Lazy(source)
+    dropped = 0
+    for fn in _functions(tree.body):
+        if fn.end_lineno is None or fn.end_lineno - fn.lineno < MIN_LINES:
+            continue
+        if DEFINES_CLASS.search("\n".join(source.lines[fn.lineno : fn.end_lineno])):
+            continue
+        values = fn.__dict__
+        values["body"] = None
+        values["torchwire_lazy"] = lazy
+        fn.__class__ = _LAZY[type(fn)]
+        dropped += 1
+    return dropped
+
+
+def _functions(body: list[ast.stmt], in_class: bool = False):
+    for stmt in body:
+        if type(stmt) in _LAZY:
+            yield stmt
+        elif isinstance(stmt, ast.ClassDef) and not in_class:
+            yield from _functions(stmt.body, in_class=True)
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)) and not in_class:
+            for block in (stmt.body, getattr(stmt, "orelse", []), getattr(stmt, "finalbody", []), *[h.body for h in getattr(stmt, "handlers", [])]):
+                yield from _functions(block)
+
+
+def _parse_body(node: ast.FunctionDef | ast.AsyncFunctionDef, source: SourceText) -> list[ast.stmt]:
+    """The function's statements, from its lines alone (under an `if 1:` on the line above
+    when it is indented, so that lines and columns are the file's)."""
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    lines = source.lines[first - 1 : node.end_lineno]
+    if node.col_offset == 0:
+        text = "\n" * (first - 1) + "\n".join(lines)
+    elif first > 1:
+        text = "\n" * (first - 2) + "if 1:\n" + "\n".join(lines)
+    else:
+        text = None
+    found = _find(text, node) if text is not None else None
+    if found is None:  # lines shared with other code: from the whole file
+        found = _find(source.text, node)
+    return found.body if found is not None else []
+
+
+def _find(text: str, node: ast.AST):
+    try:
+        tree = parse_module(text, "<body>")
+    except SyntaxError:
+        return None
+    for candidate in ast.walk(tree):
+        if type(candidate) is _PLAIN[type(node)] and candidate.lineno == node.lineno and candidate.col_offset == node.col_offset:
+            return candidate
+    return None
+
+
+__all__ = ["drop_bodies"]
