@@ -164,3 +164,57 @@ async def test_server_resolves_imports_in_the_background_and_follows_edits(clien
     hover = await session.hover(uri, 11, 14)
     assert hover.contents.value.split("\n")[0] == (
         "**`self.blocks`**: plain `list` of 3 modules, 25,632 parameters (102.5 KB as float32): **not registered**")
+
+
+def _write_package(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def _check(capsys, monkeypatch, root: Path, *paths: str) -> list[dict]:
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--no-cache", *paths])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_sizes_from_constants_of_another_file(capsys, monkeypatch, tmp_path):
+    """`from .sizes import WIDTH`: a plain constant of another file is a size (a table of
+    classes there is not computed)."""
+    _write_package(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/sizes.py": "import torch.nn as nn\n\nWIDTH = 32\nHIDDEN = 2 * WIDTH\nKINDS = {'linear': nn.Linear}\n",
+        "pkg/model.py": (
+            "import torch.nn as nn\n\nfrom .sizes import HIDDEN, KINDS, WIDTH\n\n\nclass Net(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.a = nn.Linear(WIDTH, HIDDEN)\n"
+            "        self.b = nn.Linear(WIDTH, 10)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n"
+        ),
+    })
+    findings = _check(capsys, monkeypatch, tmp_path, "pkg/model.py")
+    assert [(f["code"], f["range"]["start"]["line"] + 1) for f in findings] == [("TW301", 13)]
+    assert findings[0]["message"].startswith("`self.b` (nn.Linear(WIDTH, 10)) expects 32 input features, but `self.a(x)` has 64")
+    assert main(["params", "--format", "json", "pkg/model.py"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert [(p["name"], p["shape"]) for p in report["parameters"]] == [("a.weight", [64, 32]), ("a.bias", [64]), ("b.weight", [10, 32]), ("b.bias", [10])]
+
+
+def test_a_container_of_a_block_of_another_file_called(capsys, monkeypatch, tmp_path):
+    """`self.attn.to_out(h)` where `to_out` is a ModuleList built by a class of another file:
+    reported where it is called, with no fix here (the list is built in the other file)."""
+    _write_package(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/attention.py": (
+            "import torch.nn as nn\n\n\nclass Attention(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+            "        self.to_q = nn.Linear(dim, dim)\n        self.to_out = nn.ModuleList([nn.Linear(dim, dim), nn.Dropout(0.1)])\n"
+        ),
+        "pkg/block.py": (
+            "import torch.nn as nn\n\nfrom .attention import Attention\n\n\nclass Block(nn.Module):\n"
+            "    def __init__(self, dim):\n        super().__init__()\n        self.attn = Attention(dim)\n\n"
+            "    def forward(self, x):\n        h = self.attn.to_q(x)\n        h = self.attn.to_out[0](h)\n        return self.attn.to_out(h)\n"
+        ),
+    })
+    findings = _check(capsys, monkeypatch, tmp_path, "pkg/block.py")
+    assert [(f["code"], f["range"]["start"]["line"] + 1, f["range"]["start"]["character"]) for f in findings] == [("TW203", 14, 15)]
+    assert findings[0]["message"].startswith("`self.attn.to_out` is an nn.ModuleList, which holds modules but cannot be called")
+    assert findings[0]["fix"] is None

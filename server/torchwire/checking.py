@@ -9,6 +9,7 @@ and their contents: editing an imported block invalidates the results of its use
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -172,6 +173,15 @@ def default_jobs() -> int:
 # ---------------------------------------------------------------------- cache
 
 
+@functools.lru_cache(maxsize=None)
+def engine_stamp() -> str:
+    """torchwire's own files as installed (sizes and times): a checkout updated in place, or an
+    editable install being worked on, gets new results without a new version number."""
+    package = Path(__file__).resolve().parent
+    stamps = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
+    return hashlib.blake2b(repr(stamps).encode(), digest_size=12).hexdigest()
+
+
 class ResultCache:
     """One JSON file per result, under `<dir>/<version>/`, written to a temporary file and
     renamed into place: two runs sharing the folder never read a torn entry."""
@@ -185,7 +195,7 @@ class ResultCache:
     def key(self, task: Task, python: str | None) -> str:
         settings = json.dumps({"select": task.config.select, "ignore": task.config.ignore,
                                "severity": {k: v.value for k, v in sorted(task.config.severity.items())}}, sort_keys=True)
-        basis = "\0".join([__version__, str(CACHE_FORMAT), task.shown, text_digest(task.text), settings,
+        basis = "\0".join([__version__, str(CACHE_FORMAT), engine_stamp(), task.shown, text_digest(task.text), settings,
                            python or sys.executable, "edits" if task.with_edits else ""])
         return hashlib.blake2b(basis.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 

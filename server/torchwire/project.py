@@ -132,14 +132,21 @@ class Project:
         found = self._find(importer, qualified, blocking)
         return None if isinstance(found, ModuleClass) else found
 
-    def _find(self, importer: FileContext, qualified: str, blocking: bool | None) -> Any:
+    def find_constant(self, importer: FileContext, qualified: str, blocking: bool | None = True) -> Any:
+        """What an imported upper-case name of another file stands for when it is a plain
+        constant: a number, a string, or a tuple of them, maybe computed from others (`WIDTH =
+        64`, `HIDDEN = 4 * WIDTH`). None otherwise: a table (`LOSS_MAPPING = {...}`) names
+        classes whose files would all be read."""
+        return self._find(importer, qualified, blocking, plain_constant=True)
+
+    def _find(self, importer: FileContext, qualified: str, blocking: bool | None, plain_constant: bool = False) -> Any:
         root = qualified.split(".", 1)[0]
         if root == "torch" or root in STDLIB:
             return None
         blocking = self._mode(blocking)
         key = (importer.source.path, qualified)
         if not blocking:
-            known = self._known(key)
+            known = self._known(key, plain_constant)
             if known is not _NOT_READY:
                 return known
         # The cache-only mode never waits: while a lookup runs elsewhere, the name is queued.
@@ -157,11 +164,11 @@ class Project:
                 if location is None:
                     return None
                 self.uses.setdefault(importer.source.path, set()).add(location[0])
-                return self._definition_at(location)
+                return self._definition_at(location, plain_constant)
         finally:
             self._lock.release()
 
-    def _known(self, key: tuple[str, str]) -> Any:
+    def _known(self, key: tuple[str, str], plain_constant: bool = False) -> Any:
         """A lookup answered from what is already known, without the lock (dictionary reads
         are atomic): a found definition in a file already read, or None for a name known not
         to be found; `_NOT_READY` when answering needs work."""
@@ -172,7 +179,7 @@ class Project:
         if cached is None or cached[1] is None:
             return _NOT_READY
         self.uses.setdefault(key[0], set()).add(location[0])
-        return self._definition_in(cached[1], location)
+        return self._definition_in(cached[1], location, plain_constant)
 
     def _defer(self, key: tuple[str, str], queue: set | None = None) -> None:
         """Queue a lookup (or a star import) for the background. A file of another package that
@@ -307,12 +314,14 @@ class Project:
         # package's utils): never a model's code, and its big files are not worth reading.
         return None if found is not None and in_standard_library(found[0]) else found
 
-    def _definition_at(self, location: Location) -> Any:
+    def _definition_at(self, location: Location, plain_constant: bool = False) -> Any:
         ctx = self._context(location[0])
-        return self._definition_in(ctx, location) if ctx is not None else None
+        return self._definition_in(ctx, location, plain_constant) if ctx is not None else None
 
-    def _definition_in(self, ctx: FileContext, location: Location) -> Any:
+    def _definition_in(self, ctx: FileContext, location: Location, plain_constant: bool = False) -> Any:
         path, name, line = location
+        if plain_constant:
+            return ctx.plain_constant(name)
         if name not in ctx.classes:
             if name in ctx.functions:
                 return FunctionRef(ctx.functions[name], ctx=ctx)
@@ -528,6 +537,9 @@ class ProjectResolver:
 
     def find_value(self, importer: FileContext, qualified: str) -> Any:
         return self.project.find_value(importer, qualified, self.blocking)
+
+    def find_constant(self, importer: FileContext, qualified: str) -> Any:
+        return self.project.find_constant(importer, qualified, self.blocking)
 
     def star_names(self, importer: FileContext, module: str) -> dict[str, str]:
         return self.project.star_names(importer, module, self.blocking)

@@ -532,6 +532,16 @@ class _Walker:
             return Data(value=slot.value)  # self.n_heads: a size the shapes can use
         return EMPTY
 
+    def child_called(self, receiver: Any, name: str) -> ModRef | None:
+        """What `receiver.name(...)` calls when `name` is a submodule of the one module the
+        receiver names, not a method (a method of its class wins, as in Python)."""
+        module = receiver.single if isinstance(receiver, ModRef) else None
+        if module is None or (module.cls is not None and module.cls.find_method(name)[0] is not None):
+            return None
+        if module.spec is not None and not module.is_container:
+            return None  # a torch layer's own attributes and methods (`self.lin.weight`)
+        return self.member_of(module, name, f"{receiver.text}.{name}")
+
     def member_of(self, module: ModuleVal, attr: str, text: str) -> ModRef | None:
         if module.unknown:
             return None
@@ -734,6 +744,10 @@ class _Walker:
         if isinstance(receiver, _Holder) and method in ("values", "items"):
             element = ModRef(_modules_of(receiver.seq.entries), "", "plain-element", None, receiver.text, receiver.attribute, receiver.seq)
             return _Items(element if method == "values" else (EMPTY, element))
+        child = self.child_called(receiver, method)
+        if child is not None:  # `self.attn.to_out(h)`: a submodule of a submodule, called
+            args = tuple(_data_of(self.expr(a, env)) for a in node.args)
+            return self.module_call(child, node, args, [self.expr(k.value, env) for k in node.keywords], bare)
         args = [self.expr(a, env) for a in node.args]
         kwargs = {k.arg: self.expr(k.value, env) for k in node.keywords}
         for arg in [*args, *kwargs.values()]:

@@ -278,7 +278,8 @@ class Resolver(Protocol):
         ...
 
     # Optional: `find_value(importer, qualified) -> Any`, a helper function or constant of
-    # another file (None when unknown).
+    # another file (None when unknown), and `find_constant(importer, qualified) -> Any`, an
+    # upper-case name of another file that is a plain constant (WIDTH = 64).
 
 
 class FileContext:
@@ -353,6 +354,16 @@ class FileContext:
                 for cached in ("methods", "accessors", "forward_returns_value", "works_with_hooks"):
                     cls.__dict__.pop(cached, None)
 
+    def holds(self, node: ast.AST) -> bool:
+        """Whether `node` is of this file's tree (what a class of another file built was written
+        there, and is fixed there)."""
+        line = getattr(node, "lineno", None)
+        for top in self.tree.body if line is not None else []:
+            first, last = statement_lines(top)
+            if first <= line <= last:
+                return any(n is node for n in ast.walk(top))
+        return False
+
     def prepare(self, cls: ModuleClass) -> None:
         """Resolve a class's bases and decide whether it is a module (once)."""
         if id(cls) in self._prepared:
@@ -421,6 +432,17 @@ class FileContext:
         """What an imported function or constant stands for, when a resolver can find its code
         (None: unknown)."""
         finder = getattr(self.resolver, "find_value", None)
+        if finder is None:
+            return None
+        try:
+            return finder(self, qualified)
+        except Exception:  # resolution is a bonus: never let it break the analysis
+            return None
+
+    def find_constant(self, qualified: str) -> Any:
+        """What an imported upper-case name stands for when it is a plain constant (a number,
+        a string, a tuple of them), when a resolver can find its code (None: unknown)."""
+        finder = getattr(self.resolver, "find_constant", None)
         if finder is None:
             return None
         try:
@@ -533,12 +555,46 @@ class FileContext:
             if definition is not None or not last.isupper():  # `MLP` may be a class, `HIDDEN` a constant
                 return ClassRef(qualified, last, definition=definition)
         # A helper of another file (get_down_block), or a value made by one (to_2tuple). Not the
-        # upper-case tables (LOSS_MAPPING, ACT2CLS): computing them would read every file they name.
+        # upper-case tables (LOSS_MAPPING, ACT2CLS): computing them would read every file they
+        # name; but plain constants (WIDTH = 64) are sizes.
         if not qualified.startswith("torch.") and (last[:1].islower() or last[:1] == "_"):
             value = self.find_value(qualified)
             if value is not None:
                 return value
+        elif not qualified.startswith("torch.") and last.isupper():
+            value = self.find_constant(qualified)
+            if value is not None:
+                return value
         return QualName(qualified)
+
+    def plain_constant(self, name: str) -> Any:
+        """The value of a top-level upper-case constant of this file that is a number, a string
+        or a tuple of them, computed from literals and other such constants; None otherwise."""
+        from .interpreter import Frame
+
+        node = self._constants.get(name)
+        if node is None or not self._plain(node, 0):
+            return None
+        value = Interpreter(self, observe=False).eval(node, Frame({})) if name not in self._globals_cache else self._globals_cache[name]
+        self._globals_cache.setdefault(name, value)
+        return value if isinstance(value, (int, float, str, tuple)) and not isinstance(value, bool) else None
+
+    def _plain(self, node: ast.expr, depth: int) -> bool:
+        if depth > 8:
+            return False
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, (int, float, str)) and not isinstance(node.value, bool)
+        if isinstance(node, ast.Tuple):
+            return all(self._plain(e, depth + 1) for e in node.elts)
+        if isinstance(node, ast.UnaryOp):
+            return self._plain(node.operand, depth + 1)
+        if isinstance(node, ast.BinOp):
+            return self._plain(node.left, depth + 1) and self._plain(node.right, depth + 1)
+        if isinstance(node, ast.Name):  # another constant, of this file or imported
+            if node.id in self._constants:
+                return node.id.isupper() and self._plain(self._constants[node.id], depth + 1)
+            return node.id.isupper() and node.id in self.imports.names
+        return False
 
     def global_value(self, name: str, interp: Interpreter) -> Any:
         if name in self.classes:

@@ -180,6 +180,49 @@ class Head(nn.Module):
         return self.proj(h)
 """,
         ),
+        Invalid(  # a submodule of a submodule: the encoder's final norm, called and dropped
+            """
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(64, 64)
+        self.norm = nn.LayerNorm(64)
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, h):
+        h = self.encoder.layer(h)
+        self.encoder.norm(h)
+        return self.head(h)
+""",
+            flags="self.encoder.norm(h)",
+            fixed="""
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(64, 64)
+        self.norm = nn.LayerNorm(64)
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, h):
+        h = self.encoder.layer(h)
+        h = self.encoder.norm(h)
+        return self.head(h)
+""",
+        ),
         Invalid(
             """
 import torch.nn as nn

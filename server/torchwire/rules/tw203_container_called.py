@@ -68,6 +68,26 @@ class Net(nn.Module):
     def forward(self, x):
         return self.layers(x)
 """,
+        # diffusers' attention: the output projection and its dropout, called one by one.
+        """
+import torch.nn as nn
+
+class Attention(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.to_q = nn.Linear(dim, dim)
+        self.to_out = nn.ModuleList([nn.Linear(dim, dim), nn.Dropout(0.1)])
+
+class Block(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.attn = Attention(dim)
+
+    def forward(self, x):
+        h = self.attn.to_q(x)
+        h = self.attn.to_out[0](h)
+        return self.attn.to_out[1](h)
+""",
     ]
 
     INVALID = [
@@ -143,6 +163,45 @@ class Net(nn.Module):
 """,
             flags="self.heads(x)",
         ),
+        Invalid(
+            """
+import torch.nn as nn
+
+class Attention(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.to_q = nn.Linear(dim, dim)
+        self.to_out = nn.ModuleList([nn.Linear(dim, dim), nn.Dropout(0.1)])
+
+class Block(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.attn = Attention(dim)
+
+    def forward(self, x):
+        h = self.attn.to_q(x)
+        return self.attn.to_out(h)
+""",
+            flags="self.attn.to_out(h)",
+            fixed="""
+import torch.nn as nn
+
+class Attention(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.to_q = nn.Linear(dim, dim)
+        self.to_out = nn.Sequential(nn.Linear(dim, dim), nn.Dropout(0.1))
+
+class Block(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.attn = Attention(dim)
+
+    def forward(self, x):
+        h = self.attn.to_q(x)
+        return self.attn.to_out(h)
+""",
+        ),
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
@@ -158,7 +217,9 @@ class Net(nn.Module):
                         f"`{name}` is an nn.{kind}, which holds {holds} but cannot be called: this raises "
                         f"`{ERRORS[kind]}`.{loop}"
                     )
-                    yield self.finding(ctx, site.node, message, _fix(ctx, container.node) if kind == "ModuleList" else None)
+                    # Built by a class of another file: fixed there, not here.
+                    fixable = kind == "ModuleList" and ctx.file.holds(container.node)
+                    yield self.finding(ctx, site.node, message, _fix(ctx, container.node) if fixable else None)
 
 
 def _fix(ctx, construction: ast.AST | None) -> Fix | None:
