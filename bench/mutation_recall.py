@@ -3,7 +3,7 @@ correct statement into one bug pattern; the file is analysed as `torchwire check
 (imports resolved), and a mutant counts as found when the expected rule reports the planted
 line. Reports recall per pattern and lists the misses.
 
-    .venv/bin/python bench/mutation_recall.py [--per-pattern 100] [PATH ...]
+    .venv/bin/python bench/mutation_recall.py [--per-pattern 100] [--only TW203] [PATH ...]
 
 Without paths: the `modeling_*.py` files of a `transformers` wheel (see corpus.py). Mutants
 are sampled (seeded) per pattern, so that every pattern gets the same weight.
@@ -14,6 +14,8 @@ The patterns:
 - TW201 `self.x = nn.ModuleList([...])` becomes the plain list `[...]`;
 - TW202 `nn.ModuleList([Block(..) for _ in range(n)])` becomes `nn.ModuleList([Block(..)] * n)`;
 - TW203 a loop `for layer in self.layers: h = layer(h)` becomes `h = self.layers(h)`;
+- TW203 `attn.to_out[0](h)` (an attention processor's `attn: Attention`, or `self.attn`), where
+  the file builds `self.to_out = nn.ModuleList(...)`, becomes `attn.to_out(h)`;
 - TW207 `self.register_buffer("mask", t)` (or `self.mask = nn.Buffer(t)`) becomes `self.mask = t`;
 - TW208 `super().__init__(...)` moves below the first submodule `__init__` stores.
 """
@@ -140,6 +142,23 @@ def container_called(text: str, tree: ast.AST):
         yield Mutant("TW203", _replace(text, loop, call), loop.lineno, call[:60])
 
 
+def container_called_elsewhere(text: str, tree: ast.AST):
+    """`attn.to_out[0](h)` (an attention processor handed `attn: Attention`) or
+    `self.attn.to_out[0](h)`, where the file builds `self.to_out = nn.ModuleList(...)`, becomes
+    `attn.to_out(h)`: the list called through another object."""
+    lists = {target.attr for stmt in ast.walk(tree) if (target := _self_store(stmt)) is not None
+             and isinstance(stmt.value, ast.Call) and _segment(text, stmt.value.func).endswith("ModuleList")}
+    for call in ast.walk(tree):
+        func = call.func if isinstance(call, ast.Call) else None
+        if not (isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and func.value.attr in lists):
+            continue
+        owner = func.value.value
+        if isinstance(owner, ast.Name) and owner.id == "self":
+            continue  # the own list: the TW203 pattern above
+        new = f"{_segment(text, func.value)}({', '.join(_segment(text, a) for a in [*call.args, *call.keywords])})"
+        yield Mutant("TW203", _replace(text, call, new), call.lineno, new[:60])
+
+
 def buffer_as_attribute(text: str, tree: ast.AST):
     for stmt in ast.walk(tree):
         target = _self_store(stmt)
@@ -183,6 +202,7 @@ PATTERNS = {
     "TW201 plain list of modules": plain_list,
     "TW202 one module repeated": shared_instance,
     "TW203 container called": container_called,
+    "TW203 container called through another object": container_called_elsewhere,
     "TW207 buffer stored as a plain tensor": buffer_as_attribute,
     "TW208 stored before super().__init__()": store_before_init,
 }
@@ -193,16 +213,18 @@ def main() -> None:
     parser.add_argument("paths", nargs="*")
     parser.add_argument("--per-pattern", type=int, default=100, help="mutants analysed per pattern (sampled, seeded)")
     parser.add_argument("--misses", type=int, default=10, help="misses listed per pattern")
+    parser.add_argument("--only", help="the patterns whose name holds this text")
     options = parser.parse_args()
     paths = list(discover(options.paths)) if options.paths else transformers_modeling_files()
-    candidates: dict[str, list[tuple[Path, Mutant]]] = {name: [] for name in PATTERNS}
+    patterns = {name: op for name, op in PATTERNS.items() if options.only is None or options.only in name}
+    candidates: dict[str, list[tuple[Path, Mutant]]] = {name: [] for name in patterns}
     for path in paths:
         try:
             text = read_source(path)
             tree = ast.parse(text)
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue
-        for name, operator in PATTERNS.items():
+        for name, operator in patterns.items():
             candidates[name].extend((path, m) for m in operator(text, tree))
     projects: dict[str, Project] = {}
     print(f"{len(paths)} files; per pattern: mutants found / analysed (of all the candidates)")

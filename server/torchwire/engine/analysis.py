@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Iterable
 
 from ..config import Config
-from .dataflow import MethodFlow, analyze_methods
+from .dataflow import MethodFlow, analyze_methods, analyze_with_modules
 from .findings import Finding, Severity
 from .interpreter import Budget, Interpreter, Observation
 from .model import FileContext, ModuleClass, statement_lines
@@ -86,6 +86,26 @@ class RuleContext:
             seen.append(name)
             stack.extend(flows[name].uses)
         return [flows[name] for name in seen]
+
+    @cached_property
+    def function_flows(self) -> list[MethodFlow]:
+        """The dataflow of the in-scope functions outside module classes that are handed
+        modules through annotated parameters (an attention processor's `attn: Attention`)."""
+        modules = {id(c.node) for c in self.file.module_classes}
+        found = []
+        for top in self.tree.body:
+            if not self.in_scope(top):
+                continue
+            candidates = [top] if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+            if isinstance(top, ast.ClassDef) and id(top) not in modules:
+                candidates = [s for s in top.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            for fn in candidates:
+                a = fn.args
+                if any(p.annotation is not None for p in a.posonlyargs + a.args + a.kwonlyargs):
+                    flow = analyze_with_modules(self.file, fn)
+                    if flow is not None:
+                        found.append(flow)
+        return found
 
     @cached_property
     def observations(self) -> list[Observation]:

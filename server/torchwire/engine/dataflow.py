@@ -1219,7 +1219,8 @@ def analyze_methods(ctx: "FileContext", cls: "ModuleClass") -> dict[str, MethodF
         flow = MethodFlow(name, fn, self_name=fn.args.args[0].arg)
         env: dict[str, Any] = {}
         for arg in fn.args.posonlyargs + fn.args.args[1:] + fn.args.kwonlyargs:
-            env[arg.arg] = Data(frozenset(), arg.arg)
+            module = _annotated_module(ctx, arg.annotation) if arg.annotation is not None else None
+            env[arg.arg] = ModRef((module,), arg.arg, "attribute") if module is not None else Data(frozenset(), arg.arg)
         for extra in (fn.args.vararg, fn.args.kwarg):
             if extra is not None:
                 env[extra.arg] = EMPTY
@@ -1227,3 +1228,51 @@ def analyze_methods(ctx: "FileContext", cls: "ModuleClass") -> dict[str, MethodF
         walker.body(fn.body, env)
         flows[name] = flow
     return flows
+
+
+def analyze_with_modules(ctx: "FileContext", fn: ast.FunctionDef | ast.AsyncFunctionDef) -> MethodFlow | None:
+    """The dataflow of a function or method outside a module class whose parameters are
+    annotated with a module class: diffusers' attention processors,
+    `__call__(self, attn: Attention, hidden_states)`, each such parameter an instance of its
+    class at its defaults (None: no parameter is)."""
+    a = fn.args
+    params = a.posonlyargs + a.args + a.kwonlyargs
+    modules = {p.arg: m for p in params if (m := _annotated_module(ctx, p.annotation)) is not None}
+    if not modules:
+        return None
+    flow = MethodFlow(fn.name, fn, self_name="")  # no `self` of a module here
+    env: dict[str, Any] = {}
+    for p in params:
+        module = modules.get(p.arg)
+        env[p.arg] = ModRef((module,), p.arg, "attribute") if module is not None else Data(frozenset(), p.arg)
+    for extra in (a.vararg, a.kwarg):
+        if extra is not None:
+            env[extra.arg] = EMPTY
+    first = next(iter(modules.values()))
+    try:
+        _Walker(ctx, first.cls, flow, root=first).body(fn.body, env)
+    except RecursionError:
+        return None
+    return flow
+
+
+def _annotated_module(ctx: "FileContext", annotation: ast.expr | None) -> ModuleVal | None:
+    """The module an annotation names: a module class of the user's code (its instance at the
+    defaults), or a torch container that cannot be called (`layers: nn.ModuleList`)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):  # "Attention"
+        annotation = ast.Name(annotation.value) if annotation.value.isidentifier() else None
+    if not isinstance(annotation, (ast.Name, ast.Attribute)):
+        return None
+    qualified = ctx.imports.qualify(annotation)
+    if qualified is not None:
+        spec = lookup(qualified)
+        if spec is not None:
+            if spec.container not in NON_CALLABLE_CONTAINERS:
+                return None
+            return ModuleVal(f"nn.{spec.name}", qualified, spec=spec, unknown_contents=True)
+    definition = ctx.classes.get(annotation.id) if isinstance(annotation, ast.Name) else None
+    if definition is None and qualified is not None:
+        definition = ctx.find_class(qualified)
+    if definition is None or not definition.is_module or definition.root.unknown:
+        return None
+    return definition.root

@@ -22,7 +22,9 @@ class ContainerCalled(Rule):
     """
     ## What it does
     Flags a call of an `nn.ModuleList`, `nn.ModuleDict`, `nn.ParameterList` or
-    `nn.ParameterDict` as if it were a module: `self.layers(x)`.
+    `nn.ParameterDict` as if it were a module: `self.layers(x)`, also through a submodule
+    (`self.attn.to_out(h)`) or a parameter annotated with a module class (an attention
+    processor's `attn: Attention`, then `attn.to_out(h)`).
 
     ## Why is this bad?
     These containers only hold modules (or parameters); they have no `forward`. The call
@@ -202,24 +204,50 @@ class Block(nn.Module):
         return self.attn.to_out(h)
 """,
         ),
+        Invalid(  # diffusers' attention processors are handed the attention module
+            """
+import torch.nn as nn
+
+class Attention(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.to_q = nn.Linear(dim, dim)
+        self.to_out = nn.ModuleList([nn.Linear(dim, dim), nn.Dropout(0.1)])
+
+    def forward(self, hidden_states):
+        return AttnProcessor()(self, hidden_states)
+
+class AttnProcessor:
+    def __call__(self, attn: Attention, hidden_states):
+        query = attn.to_q(hidden_states)
+        return attn.to_out(query)
+""",
+            flags="attn.to_out(query)",
+            message=(
+                "`attn.to_out` is an nn.ModuleList, which holds modules but cannot be called: this "
+                'raises `NotImplementedError: Module [ModuleList] is missing the required "forward" '
+                "function`. Make it an `nn.Sequential` to run its modules in order, or loop over it: "
+                "`for layer in attn.to_out: x = layer(x)`."
+            ),
+        ),
     ]
 
     def check(self, ctx) -> Iterator[Finding]:
-        for cls in ctx.module_classes:
-            for flow in ctx.flows(cls).values():
-                for site in flow.container_calls:
-                    container = site.ref.single
-                    kind = container.container
-                    name = site.ref.text
-                    loop = f" Make it an `nn.Sequential` to run its modules in order, or loop over it: `for layer in {name}: x = layer(x)`." if kind == "ModuleList" else ""
-                    holds = "parameters" if kind.startswith("Parameter") else "modules"
-                    message = (
-                        f"`{name}` is an nn.{kind}, which holds {holds} but cannot be called: this raises "
-                        f"`{ERRORS[kind]}`.{loop}"
-                    )
-                    # Built by a class of another file: fixed there, not here.
-                    fixable = kind == "ModuleList" and ctx.file.holds(container.node)
-                    yield self.finding(ctx, site.node, message, _fix(ctx, container.node) if fixable else None)
+        flows = [flow for cls in ctx.module_classes for flow in ctx.flows(cls).values()]
+        for flow in [*flows, *ctx.function_flows]:  # and functions handed modules (`attn: Attention`)
+            for site in flow.container_calls:
+                container = site.ref.single
+                kind = container.container
+                name = site.ref.text
+                loop = f" Make it an `nn.Sequential` to run its modules in order, or loop over it: `for layer in {name}: x = layer(x)`." if kind == "ModuleList" else ""
+                holds = "parameters" if kind.startswith("Parameter") else "modules"
+                message = (
+                    f"`{name}` is an nn.{kind}, which holds {holds} but cannot be called: this raises "
+                    f"`{ERRORS[kind]}`.{loop}"
+                )
+                # Built by a class of another file: fixed there, not here.
+                fixable = kind == "ModuleList" and ctx.file.holds(container.node)
+                yield self.finding(ctx, site.node, message, _fix(ctx, container.node) if fixable else None)
 
 
 def _fix(ctx, construction: ast.AST | None) -> Fix | None:
