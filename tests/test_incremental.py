@@ -275,3 +275,20 @@ def test_forward_edited_in_a_block_changes_what_its_users_find():
     analysis = analyzer.update(edited)
     assert [(f.code, f.range.start.line) for f in analysis.findings] == [("TW101", 9)]  # self.fc(x), in Block
     assert summary(analysis.findings) == summary(analyze(edited, "doc.py").findings)
+
+
+def test_forward_edited_in_a_base_changes_what_its_subclasses_do():
+    """A subclass that inherits forward() returns what the base's returns, as edited."""
+    text = (
+        "import torch.nn as nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n\n    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "class Sub(Block):\n    pass\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.sub = Sub()\n\n"
+        "    def forward(self, x):\n        self.sub(x)\n        return x\n"
+    )
+    analyzer = DocumentAnalyzer("doc.py")
+    assert [(f.code, f.range.start.line) for f in analyzer.update(text).findings] == [("TW101", 22)]  # self.sub(x)
+    edited = text.replace("        return self.fc(x)\n", "        self.fc(x)\n")
+    analysis = analyzer.update(edited)
+    assert [(f.code, f.range.start.line) for f in analysis.findings] == [("TW101", 9)]  # self.fc(x), in Block
+    assert summary(analysis.findings) == summary(analyze(edited, "doc.py").findings)

@@ -385,9 +385,9 @@ class DocumentAnalyzer:
         if (same_code or keep_model) and self.doc is not None:
             file = self.doc.file
             file.source, file.tree = source, tree
-            for cls in file.all_classes if keep_model else []:
-                if any(cls.top is s for i in dirty for s in self.chunks[i].stmts):
-                    cls.answers.clear()  # hover texts of what is checked again
+            if keep_model:  # what is checked again: its hover texts and what its methods say
+                tops = {id(s) for i in dirty for s in self.chunks[i].stmts}
+                file.forget_answers([cls for cls in file.all_classes if id(cls.top) in tops])
         else:
             file = FileContext(source, tree, self.resolver)
             if self.doc is not None:

@@ -351,8 +351,16 @@ class FileContext:
         self.__dict__.pop("names_read", None)
         for cls in self.all_classes:
             if cls.node is class_node:
-                for cached in ("methods", "accessors", "forward_returns_value", "works_with_hooks"):
+                for cached in ("methods", "accessors"):
                     cls.__dict__.pop(cached, None)
+
+    def forget_answers(self, classes: list[ModuleClass]) -> None:
+        """What was read off the methods of these classes or of their bases (a subclass's
+        inherited forward() returns what the base's does), after a method changed."""
+        for cls in classes:
+            cls.answers.clear()
+            for cached in ("forward_returns_value", "works_with_hooks"):
+                cls.__dict__.pop(cached, None)
 
     def holds(self, node: ast.AST) -> bool:
         """Whether `node` is of this file's tree (what a class of another file built was written
