@@ -206,7 +206,38 @@ def method_body_lines(text: str, name: str | None = None) -> list[int]:
     return found
 
 
-FORWARD_LINES = method_body_lines(COMBINED)
+# Blocks whose users read their forward(): inherited, returning nothing, chained by size.
+HIERARCHY = COMBINED + """
+
+
+class BaseBlock(nn.Module):
+    def __init__(self, width=8):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, x):
+        x = self.fc(x)
+        return self.norm(x)
+
+
+class SubBlock(BaseBlock):
+    pass
+
+
+class Stack(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = SubBlock(8)
+        self.second = BaseBlock(8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        self.first(x)
+        x = self.second(x)
+        return self.head(x)
+"""
+FORWARD_LINES = method_body_lines(HIERARCHY)
 TYPED = ["x", "layer(x)", " + 1", "(", "self.", "é😀", "\n        y = x", "\n        return x", "\n\n", "[0]"]
 
 
@@ -216,8 +247,8 @@ def test_edits_inside_methods_match_a_fresh_analysis(typed, hover_first):
     """Typing in forward() and the other methods (the class's construction is kept when no
     construction ran the method): the same findings and hovers as a fresh analysis."""
     analyzer = DocumentAnalyzer("doc.py")
-    analysis = analyzer.update(COMBINED)
-    text = COMBINED
+    analysis = analyzer.update(HIERARCHY)
+    text = HIERARCHY
     for line, snippet, column in typed:
         if hover_first:
             hovers(analysis)
