@@ -439,18 +439,15 @@ class FileContext:
     def find_value(self, qualified: str) -> Any:
         """What an imported function or constant stands for, when a resolver can find its code
         (None: unknown)."""
-        finder = getattr(self.resolver, "find_value", None)
-        if finder is None:
-            return None
-        try:
-            return finder(self, qualified)
-        except Exception:  # resolution is a bonus: never let it break the analysis
-            return None
+        return self._ask_resolver("find_value", qualified)
 
     def find_constant(self, qualified: str) -> Any:
         """What an imported upper-case name stands for when it is a plain constant (a number,
         a string, a tuple of them), when a resolver can find its code (None: unknown)."""
-        finder = getattr(self.resolver, "find_constant", None)
+        return self._ask_resolver("find_constant", qualified)
+
+    def _ask_resolver(self, question: str, qualified: str) -> Any:
+        finder = getattr(self.resolver, question, None)  # optional in a resolver
         if finder is None:
             return None
         try:
