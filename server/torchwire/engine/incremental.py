@@ -245,47 +245,16 @@ class DocumentAnalyzer:
         chunk = old[first]
         if chunk.findings is None or len(chunk.stmts) != 1 or not isinstance(chunk.stmts[0], ast.ClassDef):
             return None
-        class_node = chunk.stmts[0]
         begin = sum(len(c.text) for c in old[:first])
         end = len(text) - sum(len(c.text) for c in old[last:])
-        if end < begin:
+        edit = _method_edit(chunk, text[begin:end], self.path) if end >= begin else None
+        if edit is None:
             return None
-        old_lines, new_lines = _lines_of_text(chunk.text), _lines_of_text(text[begin:end])
-        same_before = 0
-        while same_before < min(len(old_lines), len(new_lines)) and old_lines[same_before] == new_lines[same_before]:
-            same_before += 1
-        same_after = 0
-        while same_after < min(len(old_lines), len(new_lines)) - same_before and old_lines[-1 - same_after] == new_lines[-1 - same_after]:
-            same_after += 1
-        changed_from, changed_to = chunk.start + same_before, chunk.start + len(old_lines) - same_after  # 0-based, old lines
-        body = class_node.body
-        for index, stmt in enumerate(body):
-            slot_from = statement_lines(stmt)[0] - 1  # the method's lines and the comments below it
-            slot_to = statement_lines(body[index + 1])[0] - 1 if index + 1 < len(body) else chunk.start + len(old_lines)
-            if slot_from <= changed_from and changed_to <= slot_to:
-                break
-        else:
-            return None
-        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.name == "__init__" or was_reached(stmt):
-            return None
-        delta = len(new_lines) - len(old_lines)
-        slot = new_lines[slot_from - chunk.start : slot_to - chunk.start + delta]
-        code = [line for line in slot if not _is_blank(line)]
-        if not code or code[-1].rstrip("\r\n").endswith("\\"):
-            return None
-        old_slot = "".join(old_lines[slot_from - chunk.start : slot_to - chunk.start])
-        if BINDS_NAMES.search(old_slot) or BINDS_NAMES.search("".join(slot)):
-            return None
-        try:  # under a class header on the line above, so that its lines are the file's
-            parsed = parse_module("\n" * (slot_from - 1) + "class _:\n" + "".join(slot), self.path)
-        except SyntaxError:
-            return None
-        holder = parsed.body[0] if len(parsed.body) == 1 and isinstance(parsed.body[0], ast.ClassDef) else None
-        new = holder.body[0] if holder is not None and len(holder.body) == 1 else None
-        if new is None or not _same_signature(stmt, new):
-            return None
-        # The edit is the method's alone: move the class's later lines, then swap the method in.
-        # The old method's nodes are those on its lines (no other statement of the class is).
+        index, new, slot_to, delta = edit
+        class_node = chunk.stmts[0]
+        # Move the class's later lines, then swap the method in. The old method's nodes are
+        # those on its lines (no other statement of the class is).
+        slot_from = statement_lines(class_node.body[index])[0] - 1
         replaced = {id(node) for node in chunk.positioned if slot_from < node.lineno <= slot_to and node is not class_node}
         kept = [node for node in chunk.positioned if id(node) not in replaced]
         for node in kept:
@@ -293,7 +262,7 @@ class DocumentAnalyzer:
                 node.lineno += delta
                 if node.end_lineno is not None:
                     node.end_lineno += delta
-        if index == len(body) - 1:
+        if index == len(class_node.body) - 1:
             class_node.end_lineno, class_node.end_col_offset = new.end_lineno, new.end_col_offset
         elif class_node.end_lineno is not None:
             class_node.end_lineno += delta
@@ -429,6 +398,48 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
+
+
+def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, int, int] | None:
+    """When the class chunk's new text differs from its old one only inside one method's body
+    (a method no construction reached): that method's index in the class, the method parsed
+    from its new lines, where its old lines end (0-based, exclusive: the next statement of the
+    class, or the chunk's end) and how many lines the edit added."""
+    class_node = chunk.stmts[0]
+    old_lines, new_lines = _lines_of_text(chunk.text), _lines_of_text(new_text)
+    same_before = 0
+    while same_before < min(len(old_lines), len(new_lines)) and old_lines[same_before] == new_lines[same_before]:
+        same_before += 1
+    same_after = 0
+    while same_after < min(len(old_lines), len(new_lines)) - same_before and old_lines[-1 - same_after] == new_lines[-1 - same_after]:
+        same_after += 1
+    changed_from, changed_to = chunk.start + same_before, chunk.start + len(old_lines) - same_after  # 0-based, old lines
+    body = class_node.body
+    for index, stmt in enumerate(body):
+        slot_from = statement_lines(stmt)[0] - 1  # the method's lines and the comments below it
+        slot_to = statement_lines(body[index + 1])[0] - 1 if index + 1 < len(body) else chunk.start + len(old_lines)
+        if slot_from <= changed_from and changed_to <= slot_to:
+            break
+    else:
+        return None
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.name == "__init__" or was_reached(stmt):
+        return None
+    delta = len(new_lines) - len(old_lines)
+    slot = new_lines[slot_from - chunk.start : slot_to - chunk.start + delta]
+    code = [line for line in slot if not _is_blank(line)]
+    if not code or code[-1].rstrip("\r\n").endswith("\\"):
+        return None
+    if BINDS_NAMES.search("".join(old_lines[slot_from - chunk.start : slot_to - chunk.start])) or BINDS_NAMES.search("".join(slot)):
+        return None
+    try:  # under a class header on the line above, so that its lines are the file's
+        parsed = parse_module("\n" * (slot_from - 1) + "class _:\n" + "".join(slot), path)
+    except SyntaxError:
+        return None
+    holder = parsed.body[0] if len(parsed.body) == 1 and isinstance(parsed.body[0], ast.ClassDef) else None
+    new = holder.body[0] if holder is not None and len(holder.body) == 1 else None
+    if new is None or not _same_signature(stmt, new):
+        return None
+    return index, new, slot_to, delta
 
 
 def _lines_of_text(text: str) -> list[str]:
