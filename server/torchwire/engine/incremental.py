@@ -24,8 +24,8 @@ from .source import Position, Range, SourceText, _split_lines_like_ast
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # What a method may hold that the file's model reads outside constructions: imports (names),
-# classes (modules of their own), global or nonlocal statements. Words, so also in a string.
-BINDS_NAMES = re.compile(r"\b(?:import|class|global|nonlocal)\b")
+# classes (modules of their own), global or nonlocal statements.
+BINDS_NAMES = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.Global, ast.Nonlocal)
 
 
 @dataclass(eq=False)
@@ -250,7 +250,7 @@ class DocumentAnalyzer:
         edit = _method_edit(chunk, text[begin:end], self.path) if end >= begin else None
         if edit is None:
             return None
-        index, new, slot_to, delta = edit
+        index, new, new_nodes, slot_to, delta = edit
         class_node = chunk.stmts[0]
         # Move the class's later lines, then swap the method in. The old method's nodes are
         # those on its lines (no other statement of the class is).
@@ -270,7 +270,7 @@ class DocumentAnalyzer:
         old_uses = chunk.uses
         chunk.text = text[begin:end]
         chunk.__dict__.pop("uses", None)
-        chunk.positioned = kept + _positioned([new])
+        chunk.positioned = kept + new_nodes
         _shift_all(old[last:], delta)
         dirty = {first}
         dirty |= self._dependents(set(chunk.defines), dirty)
@@ -400,11 +400,12 @@ class DocumentAnalyzer:
         return kept
 
 
-def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, int, int] | None:
+def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, list[ast.AST], int, int] | None:
     """When the class chunk's new text differs from its old one only inside one method's body
     (a method no construction reached): that method's index in the class, the method parsed
-    from its new lines, where its old lines end (0-based, exclusive: the next statement of the
-    class, or the chunk's end) and how many lines the edit added."""
+    from its new lines and its nodes with positions, where its old lines end (0-based,
+    exclusive: the next statement of the class, or the chunk's end) and how many lines the
+    edit added."""
     class_node = chunk.stmts[0]
     old_lines, new_lines = _lines_of_text(chunk.text), _lines_of_text(new_text)
     same_before = 0
@@ -429,8 +430,6 @@ def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.Funct
     code = [line for line in slot if not _is_blank(line)]
     if not code or code[-1].rstrip("\r\n").endswith("\\"):
         return None
-    if BINDS_NAMES.search("".join(old_lines[slot_from - chunk.start : slot_to - chunk.start])) or BINDS_NAMES.search("".join(slot)):
-        return None
     try:  # under a class header on the line above, so that its lines are the file's
         parsed = parse_module("\n" * (slot_from - 1) + "class _:\n" + "".join(slot), path)
     except SyntaxError:
@@ -439,7 +438,10 @@ def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.Funct
     new = holder.body[0] if holder is not None and len(holder.body) == 1 else None
     if new is None or not _same_signature(stmt, new):
         return None
-    return index, new, slot_to, delta
+    new_nodes = _positioned([new])
+    if any(isinstance(n, BINDS_NAMES) for n in new_nodes) or any(isinstance(n, BINDS_NAMES) for n in ast.walk(stmt)):
+        return None
+    return index, new, new_nodes, slot_to, delta
 
 
 def _lines_of_text(text: str) -> list[str]:
