@@ -184,19 +184,20 @@ def test_sizes_from_constants_of_another_file(capsys, monkeypatch, tmp_path):
     classes there is not computed)."""
     _write_package(tmp_path, {
         "pkg/__init__.py": "",
-        "pkg/sizes.py": "import torch.nn as nn\n\nWIDTH = 32\nHIDDEN = 2 * WIDTH\nKINDS = {'linear': nn.Linear}\n",
+        "pkg/sizes.py": "import torch.nn as nn\n\nWIDTH = 32\nHIDDEN = 2 * WIDTH\nKERNEL = (3, 3)\nKINDS = {'linear': nn.Linear}\n",
         "pkg/model.py": (
-            "import torch.nn as nn\n\nfrom .sizes import HIDDEN, KINDS, WIDTH\n\n\nclass Net(nn.Module):\n"
+            "import torch.nn as nn\n\nfrom .sizes import HIDDEN, KERNEL, KINDS, WIDTH\n\n\nclass Net(nn.Module):\n"
             "    def __init__(self):\n        super().__init__()\n        self.a = nn.Linear(WIDTH, HIDDEN)\n"
-            "        self.b = nn.Linear(WIDTH, 10)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n"
+            "        self.b = nn.Linear(WIDTH, 10)\n        self.conv = nn.Conv2d(3, 8, KERNEL, bias=False)\n\n"
+            "    def forward(self, x):\n        return self.b(self.a(x))\n"
         ),
     })
     findings = _check(capsys, monkeypatch, tmp_path, "pkg/model.py")
-    assert [(f["code"], f["range"]["start"]["line"] + 1) for f in findings] == [("TW301", 13)]
-    assert findings[0]["message"].startswith("`self.b` (nn.Linear(WIDTH, 10)) expects 32 input features, but `self.a(x)` has 64")
+    assert [(f["code"], f["range"]["start"]["line"] + 1) for f in findings] == [("TW302", 11), ("TW301", 14)]  # the conv is unused
+    assert findings[1]["message"].startswith("`self.b` (nn.Linear(WIDTH, 10)) expects 32 input features, but `self.a(x)` has 64")
     assert main(["params", "--format", "json", "pkg/model.py"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
-    assert [(p["name"], p["shape"]) for p in report["parameters"]] == [("a.weight", [64, 32]), ("a.bias", [64]), ("b.weight", [10, 32]), ("b.bias", [10])]
+    assert [(p["name"], p["shape"]) for p in report["parameters"]] == [("a.weight", [64, 32]), ("a.bias", [64]), ("b.weight", [10, 32]), ("b.bias", [10]), ("conv.weight", [8, 3, 3, 3])]
 
 
 def test_a_container_of_a_block_of_another_file_called(capsys, monkeypatch, tmp_path):

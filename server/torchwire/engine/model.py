@@ -231,6 +231,13 @@ class ModuleClass:
         return named_tensors(self.root, "buffers")
 
 
+def _plain_value(value: Any) -> bool:
+    """A number, a string, or a tuple of them (as the interpreter holds it)."""
+    if isinstance(value, SeqVal):
+        return value.kind == "tuple" and all(e.count == 1 and _plain_value(e.value) for e in value.entries)
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
 def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
     """The 1-based lines a statement spans, its decorators included."""
     first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
@@ -582,7 +589,7 @@ class FileContext:
             return None
         value = Interpreter(self, observe=False).eval(node, Frame({})) if name not in self._globals_cache else self._globals_cache[name]
         self._globals_cache.setdefault(name, value)
-        return value if isinstance(value, (int, float, str, tuple)) and not isinstance(value, bool) else None
+        return value if _plain_value(value) else None
 
     def _plain(self, node: ast.expr, depth: int) -> bool:
         if depth > 8:
