@@ -481,7 +481,7 @@ async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 10**9)  # no automatic full collection
     frozen_at = None  # what the project had learnt when the survivors were last frozen
-    thawed_at = 0  # ... and when everything was last collected
+    thawed_at = 0  # ... and when everything, the frozen included, was last collected
     while True:
         await asyncio.sleep(IDLE_CHECK)
         since = gc.get_count()[2]  # collections of the middle generation since the last full one
