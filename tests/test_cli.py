@@ -361,3 +361,19 @@ def test_a_folder_with_nothing_to_check_warns_instead_of_passing_silently(capsys
     assert err.startswith("warning: no Python files found under the given paths")
     code, _, err = run(capsys, "check", "generated/model.py")  # named explicitly: checked
     assert (code, err) == (0, "")
+
+
+def test_transformers_modular_files_are_left_to_their_generated_files(capsys, tmp_path, monkeypatch):
+    """transformers' `modular_x.py` is expanded by its converter into `modeling_x.py` (which
+    says so): the template's partial methods (`super().forward(...)` then changes) are not what
+    runs, so `check` reports on the generated file only; a `modular_` file nothing was generated
+    from is checked as any other."""
+    broken = (EXAMPLES / "seed_1_discarded_outputs.py").read_text(encoding="utf-8")
+    header = "# This file was automatically generated from src/transformers/models/x/modular_x.py.\n"
+    (tmp_path / "modular_x.py").write_text(broken, encoding="utf-8")
+    (tmp_path / "modeling_x.py").write_text(header + broken, encoding="utf-8")
+    (tmp_path / "modular_y.py").write_text(broken, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    main(["check", "--format", "json", "--no-cache", "."])
+    findings = json.loads(capsys.readouterr().out)
+    assert sorted({f["path"] for f in findings}) == ["modeling_x.py", "modular_y.py"]

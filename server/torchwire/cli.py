@@ -20,7 +20,7 @@ from . import __version__
 from .config import Config, ConfigError, find_pyproject, load_pyproject
 from .engine.findings import Finding, Severity
 from .engine.source import Position, Range
-from .files import UsageError, discover, read_notebook, read_source
+from .files import UsageError, discover, modular_template, read_notebook, read_source
 from .notebook import NotebookFile, NotebookModule
 from .reporting import FORMATS
 
@@ -42,6 +42,8 @@ def _project_config(folder: Path) -> Config:
 
 
 def config_for(path: Path, overrides: Config) -> Config:
+    if modular_template(path):
+        return Config(select=[])  # its modeling file is what runs, and what is checked
     return _project_config(path.resolve().parent).merged(overrides)
 
 

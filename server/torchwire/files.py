@@ -33,6 +33,23 @@ def read_notebook(path: Path):
     return NotebookFile(path.read_bytes().decode("utf-8"))
 
 
+def modular_template(path: str | Path) -> bool:
+    """Whether the file is a transformers modular file (`modular_llama.py`): a template that
+    the library's converter expands into the `modeling_llama.py` beside it, whose header says
+    it was generated from this file. Its methods are partial (`super().forward(...)` stands for
+    the parent's body), so what it says is not what runs: the generated file is checked."""
+    path = Path(path)
+    if not path.name.startswith("modular_") or path.suffix != ".py":
+        return False
+    generated = path.with_name("modeling_" + path.name[len("modular_"):])
+    try:
+        with open(generated, encoding="utf-8", errors="replace") as stream:
+            header = stream.read(2048)
+    except OSError:
+        return False
+    return "generated from" in header and path.name in header
+
+
 def user_cache_dir() -> Path:
     """torchwire's folder in the user's cache: `$XDG_CACHE_HOME/torchwire`, `~/.cache/torchwire`."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "torchwire"

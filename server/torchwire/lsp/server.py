@@ -30,6 +30,7 @@ from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..config import Config, ConfigError, find_pyproject, load_pyproject
+from ..files import modular_template
 from ..engine.findings import Finding, Severity, TextEdit
 from ..engine.source import Position, Range, SourceText
 from .notebooks import Cells, edits_by_cell, is_cell_uri, lone_cell, notebook_cells
@@ -244,6 +245,8 @@ def _project_config(folder: str) -> Config:
 
 def _config_for(ls: TorchwireServer, uri: str) -> Config:
     path = to_fs_path(uri)
+    if path and modular_template(path):
+        return Config(select=[])  # transformers' modular file: its modeling file is what runs
     base = _project_config(str(Path(path).parent)) if path else Config()
     return base.merged(ls.state.settings.rules)
 
