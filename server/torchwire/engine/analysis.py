@@ -99,12 +99,7 @@ class RuleContext:
             candidates = [top] if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
             if isinstance(top, ast.ClassDef) and id(top) not in modules:
                 candidates = [s for s in top.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
-            for fn in candidates:
-                a = fn.args
-                if any(p.annotation is not None for p in a.posonlyargs + a.args + a.kwonlyargs):
-                    flow = analyze_with_modules(self.file, fn)
-                    if flow is not None:
-                        found.append(flow)
+            found += [flow for fn in candidates if (flow := analyze_with_modules(self.file, fn)) is not None]
         return found
 
     @cached_property

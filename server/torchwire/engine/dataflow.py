@@ -1217,13 +1217,7 @@ def analyze_methods(ctx: "FileContext", cls: "ModuleClass") -> dict[str, MethodF
         if any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod") for d in fn.decorator_list):
             continue
         flow = MethodFlow(name, fn, self_name=fn.args.args[0].arg)
-        env: dict[str, Any] = {}
-        for arg in fn.args.posonlyargs + fn.args.args[1:] + fn.args.kwonlyargs:
-            module = _annotated_module(ctx, arg.annotation) if arg.annotation is not None else None
-            env[arg.arg] = ModRef((module,), arg.arg, "attribute") if module is not None else Data(frozenset(), arg.arg)
-        for extra in (fn.args.vararg, fn.args.kwarg):
-            if extra is not None:
-                env[extra.arg] = EMPTY
+        env = _parameters(ctx, fn, skip=1)
         walker = _Walker(ctx, cls, flow)
         walker.body(fn.body, env)
         flows[name] = flow
@@ -1235,25 +1229,30 @@ def analyze_with_modules(ctx: "FileContext", fn: ast.FunctionDef | ast.AsyncFunc
     annotated with a module class: diffusers' attention processors,
     `__call__(self, attn: Attention, hidden_states)`, each such parameter an instance of its
     class at its defaults (None: no parameter is)."""
-    a = fn.args
-    params = a.posonlyargs + a.args + a.kwonlyargs
-    modules = {p.arg: m for p in params if (m := _annotated_module(ctx, p.annotation)) is not None}
-    if not modules:
+    env = _parameters(ctx, fn, skip=0)
+    first = next((v.single for v in env.values() if isinstance(v, ModRef)), None)
+    if first is None:
         return None
     flow = MethodFlow(fn.name, fn, self_name="")  # no `self` of a module here
-    env: dict[str, Any] = {}
-    for p in params:
-        module = modules.get(p.arg)
-        env[p.arg] = ModRef((module,), p.arg, "attribute") if module is not None else Data(frozenset(), p.arg)
-    for extra in (a.vararg, a.kwarg):
-        if extra is not None:
-            env[extra.arg] = EMPTY
-    first = next(iter(modules.values()))
     try:
         _Walker(ctx, first.cls, flow, root=first).body(fn.body, env)
     except RecursionError:
         return None
     return flow
+
+
+def _parameters(ctx: "FileContext", fn: ast.FunctionDef | ast.AsyncFunctionDef, skip: int) -> dict[str, Any]:
+    """What a function's parameters hold as its body starts (after the first `skip`, a
+    method's self): a module where the annotation names a module class, else a fresh input."""
+    a = fn.args
+    env: dict[str, Any] = {}
+    for p in a.posonlyargs + a.args[skip:] + a.kwonlyargs:
+        module = _annotated_module(ctx, p.annotation) if p.annotation is not None else None
+        env[p.arg] = ModRef((module,), p.arg, "attribute") if module is not None else Data(frozenset(), p.arg)
+    for extra in (a.vararg, a.kwarg):
+        if extra is not None:
+            env[extra.arg] = EMPTY
+    return env
 
 
 def _annotated_module(ctx: "FileContext", annotation: ast.expr | None) -> ModuleVal | None:

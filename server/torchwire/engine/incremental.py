@@ -106,9 +106,7 @@ def _defined_names(stmts: list[ast.stmt]) -> frozenset[str]:
 
 def _chunks_from(stmts: list[ast.stmt], text: str, first_line: int) -> list[Chunk]:
     """Cut `text` (whose first line is `first_line`) at the top-level statements `stmts`."""
-    lines = _split_lines_like_ast(text, keepends=True)
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = _lines_of_text(text)
     starts: list[int] = []
     groups: list[list[ast.stmt]] = []
     last_end = -1
@@ -250,12 +248,10 @@ class DocumentAnalyzer:
         edit = _method_edit(chunk, text[begin:end], self.path) if end >= begin else None
         if edit is None:
             return None
-        index, new, new_nodes, slot_to, delta = edit
+        index, new, new_nodes, old_nodes, slot_to, delta = edit
         class_node = chunk.stmts[0]
-        # Move the class's later lines, then swap the method in. The old method's nodes are
-        # those on its lines (no other statement of the class is).
-        slot_from = statement_lines(class_node.body[index])[0] - 1
-        replaced = {id(node) for node in chunk.positioned if slot_from < node.lineno <= slot_to and node is not class_node}
+        # Move the class's later lines, then swap the method in.
+        replaced = {id(node) for node in old_nodes}
         kept = [node for node in chunk.positioned if id(node) not in replaced]
         for node in kept:
             if node is not class_node and node.lineno - 1 >= slot_to:
@@ -400,12 +396,12 @@ class DocumentAnalyzer:
         return kept
 
 
-def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, list[ast.AST], int, int] | None:
+def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, list[ast.AST], list[ast.AST], int, int] | None:
     """When the class chunk's new text differs from its old one only inside one method's body
     (a method no construction reached): that method's index in the class, the method parsed
-    from its new lines and its nodes with positions, where its old lines end (0-based,
-    exclusive: the next statement of the class, or the chunk's end) and how many lines the
-    edit added."""
+    from its new lines, its nodes with positions and the old method's, where the old lines
+    end (0-based, exclusive: the next statement of the class, or the chunk's end) and how many
+    lines the edit added."""
     class_node = chunk.stmts[0]
     old_lines, new_lines = _lines_of_text(chunk.text), _lines_of_text(new_text)
     same_before = 0
@@ -439,9 +435,11 @@ def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.Funct
     if new is None or not _same_signature(stmt, new):
         return None
     new_nodes = _positioned([new])
-    if any(isinstance(n, BINDS_NAMES) for n in new_nodes) or any(isinstance(n, BINDS_NAMES) for n in ast.walk(stmt)):
+    # The old method's nodes are those on its lines (no other statement of the class is).
+    old_nodes = [n for n in chunk.positioned if slot_from < n.lineno <= slot_to and n is not class_node]
+    if any(isinstance(n, BINDS_NAMES) for n in (*new_nodes, *old_nodes)):
         return None
-    return index, new, new_nodes, slot_to, delta
+    return index, new, new_nodes, old_nodes, slot_to, delta
 
 
 def _lines_of_text(text: str) -> list[str]:

@@ -582,13 +582,10 @@ class FileContext:
     def plain_constant(self, name: str) -> Any:
         """The value of a top-level upper-case constant of this file that is a number, a string
         or a tuple of them, computed from literals and other such constants; None otherwise."""
-        from .interpreter import Frame
-
         node = self._constants.get(name)
         if node is None or not self._plain(node, 0):
             return None
-        value = Interpreter(self, observe=False).eval(node, Frame({})) if name not in self._globals_cache else self._globals_cache[name]
-        self._globals_cache.setdefault(name, value)
+        value = self.global_value(name, Interpreter(self, observe=False))
         return value if _plain_value(value) else None
 
     def _plain(self, node: ast.expr, depth: int) -> bool:

@@ -428,7 +428,7 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
                 return  # changed: the next version warms itself
             # What the class holds, one construction per step (a model's layers), so that a
             # keystroke waits for one step at most; then the hover texts, one per step.
-            modules = _safely(expand_modules, cls.root) if attributes else None
+            modules = expand_modules(cls.root) if attributes else None
             while modules is not None:
                 with turn():
                     if not current():
@@ -453,10 +453,10 @@ def _attributes_of(cls) -> list[str]:
     return [*members.children, *members.params, *members.buffers, *members.attributes]
 
 
-async def _when_idle(ls: TorchwireServer, work, **quiet) -> None:
-    """Run `work` in a worker thread once `_idle(ls, **quiet)`: work no keystroke waits for."""
-    while not _idle(ls, **quiet):
-        await asyncio.sleep(min(IDLE_CHECK, quiet.get("after", IDLE_AFTER)))
+async def _when_idle(ls: TorchwireServer, work, after: float = IDLE_AFTER, while_resolving: bool = False, unasked: bool = False) -> None:
+    """Run `work` in a worker thread once `_idle`: work no keystroke waits for."""
+    while not _idle(ls, after, while_resolving, unasked):
+        await asyncio.sleep(min(IDLE_CHECK, after))
     await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
 
 
