@@ -8,6 +8,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from torchwire.engine.incremental import DocumentAnalyzer
 from torchwire.project import Project
 
@@ -148,3 +150,127 @@ def test_bodies_parsed_again_when_read_are_the_files_own(monkeypatch):
         assert _function_dumps(tree) == expected  # reading every body parses it again
         assert parsed and len(text) not in parsed  # each from its own lines, never the whole file
         assert all(type(n) in (ast.FunctionDef, ast.AsyncFunctionDef) for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+TRICKY = '''\
+"""A module docstring
+def not_a_function():
+class NotAClass:
+"""
+import torch.nn as nn
+
+if TYPE_CHECKING:
+    def typed(x): ...
+    class Hidden:
+        pass
+try:
+    def maybe():
+        pass
+except ImportError:
+    pass
+
+
+@register(
+    name="x",
+    kind=[1, 2],
+)
+def registered():
+    return 1
+
+
+class Wide(nn.Module):
+    """Its docstring
+    def inside_the_docstring(self):
+    """
+
+    x = 1
+    @property
+    def é(self):  # non-ASCII
+        return "😀"
+
+    def forward(self, x,
+                y=None):
+        def helper():
+            return x
+        return helper()
+    \'\'\'a string
+    def in_a_string(self):\'\'\'
+    async def run(self):
+        async with a:
+            await b
+y = 2
+
+
+class Narrow:
+  def two_spaces(self):
+    def nested(self):
+        pass
+    return 1
+  def again(self):
+    pass
+
+\x0c
+def after_a_form_feed():
+    return [
+def_name
+    ]
+'''
+
+
+def test_a_big_file_parsed_in_pieces_is_the_tree_of_the_whole(monkeypatch):
+    """The background parses a big file a few hundred lines at a time (a whole parse holds the
+    GIL from the keystroke's analysis): the tree is the same, node for node, with every
+    position, for the packages users have and for text that a cut would break (docstrings
+    naming functions, a decorator's lines, blocks other than a class, bodies indented by two
+    spaces, a form feed, CRLF); with a cut allowed before every candidate line, too."""
+    import ast
+    import sysconfig
+
+    from torchwire.engine import pieces
+    from torchwire.engine.analysis import parse_module
+    from torchwire.engine.pieces import parse_in_pieces
+
+    packages = Path(sysconfig.get_paths()["purelib"])  # found, never imported
+    files = [packages / name for name in ("transformers/modeling_utils.py", "diffusers/models/attention_processor.py", "timm/models/vision_transformer.py")]
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    pauses: list[int] = []
+    for text in texts:
+        pauses.clear()
+        tree = parse_in_pieces(text, "f.py", lambda: pauses.append(1))
+        assert ast.dump(tree, include_attributes=True) == ast.dump(parse_module(text, "f.py"), include_attributes=True)
+        assert len(pauses) >= text.count("\n") // (2 * pieces.PIECE_LINES)  # in pieces, not at once
+    monkeypatch.setattr(pieces, "PIECE_LINES", 1)
+    for text in [TRICKY, TRICKY.replace("\n", "\r\n"), *texts]:
+        pauses.clear()
+        tree = parse_in_pieces(text, "f.py", lambda: pauses.append(1))
+        assert ast.dump(tree, include_attributes=True) == ast.dump(parse_module(text, "f.py"), include_attributes=True)
+        assert pauses
+    broken = TRICKY.replace("def again(self):", "def again(self)")
+    with pytest.raises(SyntaxError) as raised:
+        parse_in_pieces(broken, "f.py", lambda: None)
+    with pytest.raises(SyntaxError) as expected:
+        parse_module(broken, "f.py")
+    assert (raised.value.msg, raised.value.lineno) == (expected.value.msg, expected.value.lineno)
+
+
+def test_the_background_waits_where_the_server_lets_the_editor_go_first(tmp_path):
+    """Resolving in the background calls the project's pause between files, pieces of a big
+    file and steps of a construction; lookups the editor makes itself never do."""
+    lines = "\n".join(f"    def m{i}(self):\n        return {i}\n" for i in range(300))
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/big.py": f"import torch.nn as nn\n\nclass Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                      f"        self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(64)])\n\n{lines}",
+        "model.py": "import torch.nn as nn\nfrom pkg.big import Big\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.big = Big()\n",
+    })
+    pauses: list[int] = []
+    project = Project(str(tmp_path), background_pause=lambda: pauses.append(1), blocking_default=False)
+    analyzer = DocumentAnalyzer(str(tmp_path / "model.py"), None, project.resolver(blocking=False))
+    text = (tmp_path / "model.py").read_text(encoding="utf-8")
+    analyzer.update(text)
+    assert not pauses  # the editor's own analysis
+    assert project.resolve_pending()
+    assert len(pauses) >= 3  # before the file, between its pieces, during Big's construction
+    again = DocumentAnalyzer(str(tmp_path / "model.py"), None, project.resolver(blocking=False))
+    rows = [(row.name, row.shape) for row in again.update(text).file.classes["M"].parameters()]
+    assert rows[:2] == [("big.layers.0.weight", [4, 4]), ("big.layers.0.bias", [4])] and len(rows) == 128

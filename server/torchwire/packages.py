@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .engine.analysis import parse_module
 from .engine.imports import ImportMap
@@ -227,6 +228,7 @@ class IndexStore:
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
         self._recent_trees: dict[str, tuple[str, ast.Module]] = {}  # path -> (text digest, tree)
+        self.parse: Callable[[str, str], ast.Module] = parse_module  # the project's, in a project
 
     def get(self, path: str, budget: Budget | None) -> ModuleIndex | None:
         stamp = file_stamp(path)
@@ -254,12 +256,11 @@ class IndexStore:
         self._memory[path] = (stamp, index)
         return index
 
-    @staticmethod
-    def _read(path: str) -> tuple[str, ast.Module] | None:
+    def _read(self, path: str) -> tuple[str, ast.Module] | None:
         """A module file's text digest and tree (decoded and parsed as the engine does)."""
         try:
             text = read_source(Path(path))
-            return text_digest(text), parse_module(text, path)
+            return text_digest(text), self.parse(text, path)
         except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
             return None
 

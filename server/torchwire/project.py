@@ -27,6 +27,7 @@ from .engine.analysis import parse_module
 from .engine.findings import Finding
 from .engine.lazy_bodies import drop_bodies
 from .engine.model import FileContext, ModuleClass
+from .engine.pieces import parse_in_pieces
 from .engine.source import SourceText
 from .engine.interpreter import Interpreter
 from .engine.values import ClassRef, FunctionRef, is_unknown
@@ -91,9 +92,24 @@ class Project:
     _tries: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _stamps: dict[str, list[int] | None] = field(default_factory=dict, repr=False)  # file -> (mtime, size) when analysed
     learnt: int = 0  # counts the files read and forgotten: what the server's collections watch
+    # Called by the background between two pieces of its work (files, parts of a big file, a
+    # few hundred steps of a construction): the server waits there while an editor's analysis
+    # runs, which otherwise shares the GIL with it (or waits for all of a big file's parse).
+    background_pause: Callable[[], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.layouts = Layouts(self.root, self.python)
+        self.layouts.store.parse = self._parse
+
+    def pause(self) -> None:
+        """Where the background may wait (see background_pause); nothing in other threads."""
+        if self.background_pause is not None and getattr(self._thread, "background", False):
+            self.background_pause()
+
+    def _parse(self, text: str, path: str) -> ast.Module:
+        if self.background_pause is not None and getattr(self._thread, "background", False):
+            return parse_in_pieces(text, path, self.background_pause)
+        return parse_module(text, path)
 
     def resolver(self, blocking: bool | None) -> "ProjectResolver":
         """blocking: look up on the spot; False: answer from what is known and queue the rest;
@@ -251,7 +267,11 @@ class Project:
         analysis finds everything ready; True if anything new was found. The lock is taken one
         name at a time, so that analyses can go on in between."""
         with self._looking(True):  # this is the background: here lookups may take their time
-            return self._resolve_pending()
+            self._thread.background = True
+            try:
+                return self._resolve_pending()
+            finally:
+                self._thread.background = False
 
     def _resolve_pending(self) -> bool:
         self.layouts.entries  # the environment's search path, asked once
@@ -379,8 +399,9 @@ class Project:
         self._files[path] = (digest, None)  # guards import cycles
         tree = self.layouts.store.take_tree(path, digest)
         if tree is None:
+            self.pause()
             try:
-                tree = parse_module(text, path)
+                tree = self._parse(text, path)
             except SyntaxError:
                 return None
         # Lazy: only the classes asked for have their bases resolved (a package's big files
@@ -543,6 +564,9 @@ class ProjectResolver:
 
     def star_names(self, importer: FileContext, module: str) -> dict[str, str]:
         return self.project.star_names(importer, module, self.blocking)
+
+    def pause(self) -> None:
+        self.project.pause()
 
 
 def _lookup_path(importer: str) -> str:

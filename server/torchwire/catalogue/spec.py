@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Callable
 
+from ..engine.cached import cached_property
 from ..engine.symbolic import Dim, Sym, is_size
 from ..engine.values import UNKNOWN, Entry, Members, ModuleVal, ParamVal, SeqVal, Slot, truth
 

@@ -12,7 +12,7 @@ import ast
 import logging
 import warnings
 from dataclasses import dataclass, field
-from functools import cached_property
+from .cached import cached_property
 from typing import Iterable
 
 from ..config import Config

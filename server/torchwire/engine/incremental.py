@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, replace
-from functools import cached_property
+from .cached import cached_property
 
 from ..config import Config
 from .analysis import Analysis, Document, RuleContext, parse_module, run_rules, sort_findings, syntax_error_finding, uses_torch

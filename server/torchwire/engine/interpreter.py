@@ -57,6 +57,7 @@ _UNKNOWN_KWARGS = "**"  # a key no keyword argument can have: `f(**unknown)` was
 MAX_UNROLL = 256  # loops longer than this run once, with a count
 MAX_STEPS = 20_000  # statements and calls per root evaluation
 MAX_DEPTH = 12  # nested helper calls and class instantiations
+PAUSE_EVERY = 256  # steps between two chances for the server's background to wait (see Project.pause)
 HELPER_STEPS = 600  # statements a helper function of another file may take
 
 TENSOR_FACTORIES = {
@@ -166,6 +167,7 @@ class Interpreter:
         self.source = ctx.source
         self.assumed: dict[str, str] = {}  # parameter -> the config class read at its defaults
         self._last_owner: tuple[ast.AST | None, Any] = (None, None)  # the receiver of the last attribute read
+        self._pause = getattr(ctx.resolver, "pause", None)  # where the server's background waits for the editor
 
     # ------------------------------------------------------------------ observations
 
@@ -187,6 +189,8 @@ class Interpreter:
         self.steps += 1
         if self.steps > self.step_limit:
             raise Budget("the code is too large to follow statically")
+        if not self.steps % PAUSE_EVERY and self._pause is not None:
+            self._pause()
 
     # ------------------------------------------------------------------ entry points
 

@@ -7,7 +7,7 @@ import ast
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from .cached import cached_property
 from typing import Any, Protocol
 
 from ..catalogue import lookup

@@ -55,6 +55,8 @@ GC_PERIOD = 5.0  # seconds at least between two full garbage collections
 GC_FORCE_AFTER = 10  # middle-generation collections that bring one on while the user types
 GC_FULL_IDLE = 10.0  # seconds without a message from the client before the frozen are collected too
 SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
+BACKGROUND_WAIT = 0.002  # seconds between two looks of the background at the editor's analyses
+BACKGROUND_WAIT_MAX = 0.5  # seconds it waits for them at one point at most (a bound, never a hang)
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
     Severity.WARNING: types.DiagnosticSeverity.Warning,
@@ -642,7 +644,20 @@ def _new_project(ls: TorchwireServer):
 
         return read_file(path)
 
-    return Project(root, ls.state.settings.python, read, blocking_default=False)
+    return Project(root, ls.state.settings.python, read, blocking_default=False, background_pause=lambda: _editor_first(ls))
+
+
+def _editor_first(ls: TorchwireServer) -> None:
+    """The background's pause (in its worker thread): while an analysis of an open document
+    runs or waits, the background waits, rather than take half of the GIL from it."""
+    deadline = time.monotonic() + BACKGROUND_WAIT_MAX
+    while time.monotonic() < deadline:
+        try:
+            if not _analysing(ls):
+                return
+        except RuntimeError:  # the documents changed while read: look again
+            pass
+        time.sleep(BACKGROUND_WAIT)
 
 
 def _watch_parent(pid: int) -> None:
