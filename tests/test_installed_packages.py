@@ -125,10 +125,10 @@ def test_a_second_run_reads_the_index_instead_of_the_files(capsys, tmp_path):
     assert len(stored) == 1
     parsed = []
     original = packages.IndexStore._read
-    packages.IndexStore._read = staticmethod(lambda path: parsed.append(path) or original(path))
+    packages.IndexStore._read = lambda self, path: parsed.append(path) or original(self, path)
     try:
         assert main(["params", "--class", "Head", "llama_issue.py"]) == 0
     finally:
-        packages.IndexStore._read = staticmethod(original)
+        packages.IndexStore._read = original
     assert parsed == []
     assert "6,607,343,946 parameters" in capsys.readouterr().out
