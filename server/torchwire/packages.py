@@ -31,7 +31,7 @@ from .files import read_source, user_cache_dir
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4  # 4: one file per folder
 MAX_FILE_BYTES = 4_000_000  # a bigger "module" is generated data, not code to read
 LOOKUP_FILES = 400  # module files parsed anew for one lookup
 LOOKUP_SECONDS = 2.0
@@ -207,24 +207,16 @@ def file_stamp(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
-def package_root(path: str) -> str:
-    """The outermost folder of the package a module file belongs to (the file's own folder for
-    a lone module): the unit whose index is stored together."""
-    folder = Path(path).parent
-    while (folder.parent / "__init__.py").is_file() and folder.parent != folder:
-        folder = folder.parent
-    return str(folder)
-
-
 class IndexStore:
-    """Module indexes in memory, backed by one JSON file per package folder. Writes go to a
-    temporary file renamed into place, merged with what another run may have written since,
-    so concurrent runs never see a torn file."""
+    """Module indexes in memory, backed by one JSON file per folder of modules: per package,
+    transformers' grew to 2.4 MB on disk and 8 MB in memory for a session that reads thirty of
+    its files. Writes go to a temporary file renamed into place, merged with what another run
+    may have written since, so concurrent runs never see a torn file."""
 
     def __init__(self, directory: Path | None):
         self.directory = directory
         self._memory: dict[str, tuple[list[int], ModuleIndex]] = {}
-        self._groups: dict[str, dict] = {}  # package folder -> its stored entries
+        self._groups: dict[str, dict] = {}  # folder -> its stored entries
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
         self._recent_trees: dict[str, tuple[str, ast.Module]] = {}  # path -> (text digest, tree)
@@ -237,7 +229,7 @@ class IndexStore:
         known = self._memory.get(path)
         if known is not None and known[0] == stamp:
             return known[1]
-        group_key = package_root(path)
+        group_key = os.path.dirname(path)
         group = self._group(group_key)
         stored = group.get(path)
         if stored is not None and stored.get("t") == stamp:
