@@ -12,10 +12,10 @@ import ast
 import logging
 import warnings
 from dataclasses import dataclass, field
-from .cached import cached_property
 from typing import Iterable
 
 from ..config import Config
+from .cached import cached_property
 from .dataflow import MethodFlow, analyze_methods, analyze_with_modules
 from .findings import Finding, Severity
 from .interpreter import Budget, Interpreter, Observation

@@ -13,10 +13,10 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, replace
-from .cached import cached_property
 
 from ..config import Config
 from .analysis import Analysis, Document, RuleContext, parse_module, run_rules, sort_findings, syntax_error_finding, uses_torch
+from .cached import cached_property
 from .findings import Finding
 from .model import FileContext, statement_lines
 from .values import was_reached
@@ -273,7 +273,7 @@ class DocumentAnalyzer:
         mentions = old_uses ^ chunk.uses
         dirty |= {i for i, c in enumerate(self.chunks) if i not in dirty and c.uses & mentions}
         tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
-        return self._adopt(text, source, tree, dirty, keep_model=True)
+        return self._adopt(text, source, tree, dirty, edited=class_node)
 
     def _moved_by_blank_lines(self, text: str, first: int, last: int) -> bool:
         """Whether the edit between chunks `first` and `last` (exclusive) only added, removed or
@@ -344,15 +344,16 @@ class DocumentAnalyzer:
 
     # ------------------------------------------------------------------ results
 
-    def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int], same_code: bool = False, keep_model: bool = False) -> Analysis:
+    def _adopt(self, text: str, source: SourceText, tree: ast.Module, dirty: set[int], same_code: bool = False, edited: ast.ClassDef | None = None) -> Analysis:
         """`same_code`: only lines moved, and what was learnt of the code stays true;
-        `keep_model`: the file's model was updated in place (_edited_method)."""
-        if (same_code or keep_model) and self.doc is not None:
+        `edited`: the class one of whose methods changed, the file's model updated in place
+        (_edited_method)."""
+        if (same_code or edited is not None) and self.doc is not None:
             file = self.doc.file
             file.source, file.tree = source, tree
-            if keep_model:  # what is checked again: its hover texts and what its methods say
+            if edited is not None:  # what is checked again: its hover texts and what its methods say
                 tops = {id(s) for i in dirty for s in self.chunks[i].stmts}
-                file.forget_answers([cls for cls in file.all_classes if id(cls.top) in tops])
+                file.forget_answers([cls for cls in file.all_classes if id(cls.top) in tops], edited)
         else:
             file = FileContext(source, tree, self.resolver)
             if self.doc is not None:

@@ -7,11 +7,11 @@ import ast
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from .cached import cached_property
 from typing import Any, Protocol
 
 from ..catalogue import lookup
 from ..catalogue.spec import LayerSpec
+from .cached import cached_property
 from .imports import ImportMap
 from .interpreter import BUILTINS, Budget, Interpreter, Observation, QualName
 from .params import ParamRow, named_tensors
@@ -361,13 +361,17 @@ class FileContext:
                 for cached in ("methods", "accessors"):
                     cls.__dict__.pop(cached, None)
 
-    def forget_answers(self, classes: list[ModuleClass]) -> None:
-        """What was read off the methods of these classes or of their bases (a subclass's
-        inherited forward() returns what the base's does), after a method changed."""
+    def forget_answers(self, classes: list[ModuleClass], edited: ast.ClassDef) -> None:
+        """What was read off the methods of these classes, after a method of class `edited`
+        changed: their hover texts, and what their own methods and their bases' say (a
+        subclass's inherited forward() returns what the base's does) if `edited` is among them."""
+        from .configs import hierarchy
+
         for cls in classes:
             cls.answers.clear()
-            for cached in ("forward_returns_value", "works_with_hooks"):
-                cls.__dict__.pop(cached, None)
+            if any(c.node is edited for c in hierarchy(cls)):
+                for cached in ("forward_returns_value", "works_with_hooks"):
+                    cls.__dict__.pop(cached, None)
 
     def holds(self, node: ast.AST) -> bool:
         """Whether `node` is of this file's tree (what a class of another file built was written
