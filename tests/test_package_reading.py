@@ -245,12 +245,14 @@ def test_a_big_file_parsed_in_pieces_is_the_tree_of_the_whole(monkeypatch):
         tree = parse_in_pieces(text, "f.py", lambda: pauses.append(1))
         assert ast.dump(tree, include_attributes=True) == ast.dump(parse_module(text, "f.py"), include_attributes=True)
         assert pauses
-    broken = TRICKY.replace("def again(self):", "def again(self)")
-    with pytest.raises(SyntaxError) as raised:
-        parse_in_pieces(broken, "f.py", lambda: None)
-    with pytest.raises(SyntaxError) as expected:
-        parse_module(broken, "f.py")
-    assert (raised.value.msg, raised.value.lineno) == (expected.value.msg, expected.value.lineno)
+    # A body indented by a tab and spaces, then a method by four spaces: an error either way.
+    mixed = TRICKY.replace("class Narrow:", "class Mixed:\n\t   x = 1\n    def four_spaces(self):\n        pass\n\n\nclass Narrow:")
+    for broken in [mixed, TRICKY.replace("def again(self):", "def again(self)")]:
+        with pytest.raises(SyntaxError) as raised:
+            parse_in_pieces(broken, "f.py", lambda: None)
+        with pytest.raises(SyntaxError) as expected:
+            parse_module(broken, "f.py")
+        assert (raised.value.msg, raised.value.lineno) == (expected.value.msg, expected.value.lineno)
 
 
 def test_the_background_waits_where_the_server_lets_the_editor_go_first(tmp_path):

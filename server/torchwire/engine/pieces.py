@@ -99,7 +99,7 @@ def _joined(lines: list[str], cuts: list[int], path: str, between: Callable[[], 
         start, stop = spans[i]
         if lines[start].startswith(" "):
             owner = body[-1] if body else None
-            if isinstance(owner, ast.ClassDef) and not owner.col_offset and owner.body[0].col_offset == 4:
+            if isinstance(owner, ast.ClassDef) and not owner.col_offset and _four_spaces(lines, owner.body[0]):
                 # A piece of a class's body: parsed under a header on the line before it.
                 piece = "".join(lines[start:stop])
                 wrapper, *after = parse_module("\n" * (start - 1) + "class _:\n" + piece, path).body
@@ -120,6 +120,12 @@ def _joined(lines: list[str], cuts: list[int], path: str, between: Callable[[], 
         body.extend(parse_module("\n" * start + "".join(lines[start:stop]), path).body)
         i += 1
     return ast.Module(body=body, type_ignores=[])
+
+
+def _four_spaces(lines: list[str], stmt: ast.stmt) -> bool:
+    """Whether the statement is indented by four spaces (a tab and three spaces is also four
+    bytes, at another indentation for the tokenizer)."""
+    return stmt.col_offset == 4 and lines[stmt.lineno - 1].startswith("    ")
 
 
 __all__ = ["PIECE_LINES", "parse_in_pieces"]
