@@ -80,6 +80,24 @@ def test_reexports_aliases_and_functions(layouts, tmp_path):
     assert locate(layouts, "blocks._Hidden") is None  # not in the star-imported module's __all__
 
 
+def test_a_submodule_imported_from_its_package_is_not_looked_for_in_its_star_imports(layouts, tmp_path):
+    """`from ... import initialization as init` in transformers 5 names a module: the lookup
+    reads the package's __init__ and stops there, instead of walking the indexes of every
+    module its star imports reach (two thousand, for transformers)."""
+    files = {"hf/__init__.py": "".join(f"from .m{i} import *\n" for i in range(50)), "hf/initialization.py": "def normal_(t):\n    pass\n"}
+    files.update({f"hf/m{i}.py": f"class C{i}:\n    pass\n" for i in range(50)})
+    write(tmp_path / "site", files)
+    asked = []
+    original = IndexStore.get
+    IndexStore.get = lambda self, path, budget: asked.append(Path(path).name) or original(self, path, budget)
+    try:
+        assert locate(layouts, "hf.initialization") is None
+        assert asked == ["__init__.py"]
+        assert locate(layouts, "hf.C49") == ("hf/m49.py", "C49", 1)  # the star imports still answer names
+    finally:
+        IndexStore.get = original
+
+
 def test_a_lookup_past_its_budget_is_unknown_not_a_wait(layouts, tmp_path):
     # A package whose __init__ star-imports 600 modules, the name in the last: the lookup stops
     # after its budget of files (the caller counts that as "unknown" for now).

@@ -431,6 +431,10 @@ class Layouts:
                 found = self._locate(path, f".{submodule}.{name}", budget, seen)
                 if found is not None:
                     return found
+        if package is not None and index.stars and _file_in(Path(path).parent, [name]) is not None:
+            # `from transformers import initialization`: a submodule, not a name its star
+            # imports bring (looking there walked the index of two thousand files).
+            return None
         for star in sorted(index.stars, key=lambda m: -_similarity(m, name)):
             star_path = self.module_file(path, star)
             if star_path is None:
