@@ -1,5 +1,5 @@
 """The language server's start-up: what answering `initialize` imports, and the cache of the
-code attrs generates for lsprotocol's classes."""
+code attrs generates for lsprotocol's classes and dataclasses for the engine's."""
 
 from __future__ import annotations
 
@@ -36,6 +36,24 @@ def test_the_second_start_compiles_nothing_and_builds_the_same_classes(cache):
     first, classes = run(IMPORT_TYPES, cache)
     assert first == f"0 {known}"
     assert classes == "True 1:2"
+
+
+IMPORT_ENGINE = """
+from torchwire.lsp.generated_code import cached
+with cached("dataclasses", "exec") as code:
+    from torchwire.engine.source import Position, Range
+    from torchwire.engine import incremental
+print(code.added, len(code.known))
+print(Range(Position(1, 2), Position(1, 3)) == Range(Position(1, 2), Position(1, 3)), repr(Position(1, 2)))
+"""
+
+
+def test_the_engines_dataclasses_are_compiled_once_too(cache):
+    added, known = map(int, run(IMPORT_ENGINE, cache)[0].split())
+    assert added == known > 100  # __init__, __eq__, __repr__, ... of the engine's dataclasses
+    first, values = run(IMPORT_ENGINE, cache)
+    assert first == f"0 {known}"
+    assert values == "True Position(line=1, character=2)"
 
 
 def test_a_damaged_cache_file_is_compiled_again(cache):

@@ -1,11 +1,12 @@
-"""Start-up: the methods attrs generates for lsprotocol's classes, compiled once per machine.
+"""Start-up: the methods attrs and dataclasses generate, compiled once per machine.
 
 Importing `lsprotocol.types` defines about 570 attrs classes, and attrs writes the source of each
 one's `__init__`, `__eq__`, `__repr__`, ... and compiles it, anew in every process: about 40% of
-the language server's start-up. Here the code objects are kept in a per-user cache, keyed by
-their source text and file name. The same source compiles to the same code, so a hit changes
-nothing but the time; a new attrs or lsprotocol only adds entries, and a new Python reads
-another file (marshal's format is Python's own).
+the language server's start-up; the engine's dataclasses are 40% of its import, on the way to
+the first diagnostics. Here the code objects are kept in a per-user cache, one file per
+generating module, keyed by their source text and file name. The same source compiles to the
+same code, so a hit changes nothing but the time; a new attrs or lsprotocol only adds entries,
+and a new Python reads another file (marshal's format is Python's own).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from ..files import user_cache_dir
 MAX_ENTRIES = 5000  # a few versions of lsprotocol; past it the cache starts again
 
 
-def cache_file() -> Path:
+def cache_file(module_name: str) -> Path:
     tag = importlib.util.MAGIC_NUMBER.hex()
-    return user_cache_dir() / f"generated-code-{sys.implementation.cache_tag}-{tag}.marshal"
+    return user_cache_dir() / f"generated-code-{module_name}-{sys.implementation.cache_tag}-{tag}.marshal"
 
 
 class CompiledCode:
@@ -55,6 +56,11 @@ class CompiledCode:
             self.added += 1
         return code
 
+    def exec(self, source, globals=None, locals=None, /, **rest):
+        if not isinstance(source, str) or rest:
+            return builtins.exec(source, globals, locals, **rest)
+        return builtins.exec(self.compile(source, "<string>", "exec"), globals, locals)
+
     def save(self) -> None:
         """Written whole to a temporary file and renamed: servers starting together each leave
         a complete file, and a failure leaves the old one."""
@@ -72,22 +78,23 @@ class CompiledCode:
 
 
 @contextmanager
-def cached(module_name: str):
-    """While the block runs, the module's calls of `compile` go through the cache (a module
-    global shadows the builtin; a module that stops calling `compile` just runs uncached)."""
+def cached(module_name: str, builtin: str = "compile"):
+    """While the block runs, the module's calls of `builtin` (`compile`, or `exec` of a string)
+    go through the cache (a module global shadows the builtin; a module that stops calling it
+    just runs uncached)."""
     try:
         module = importlib.import_module(module_name)
     except ImportError:
         yield None
         return
-    code = CompiledCode(cache_file())
-    shadowed = module.__dict__.get("compile")
-    module.compile = code.compile
+    code = CompiledCode(cache_file(module_name))
+    shadowed = module.__dict__.get(builtin)
+    setattr(module, builtin, getattr(code, builtin))
     try:
         yield code
     finally:
         if shadowed is None:
-            del module.compile
+            delattr(module, builtin)
         else:
-            module.compile = shadowed
+            setattr(module, builtin, shadowed)
         code.save()
