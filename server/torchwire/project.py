@@ -103,13 +103,15 @@ class Project:
 
     def pause(self) -> None:
         """Where the background may wait (see background_pause); nothing in other threads."""
-        if self.background_pause is not None and getattr(self._thread, "background", False):
+        if self._pausing():
             self.background_pause()
 
+    def _pausing(self) -> bool:
+        return self.background_pause is not None and getattr(self._thread, "background", False)
+
     def _parse(self, text: str, path: str) -> ast.Module:
-        if self.background_pause is not None and getattr(self._thread, "background", False):
-            return parse_in_pieces(text, path, self.background_pause)
-        return parse_module(text, path)
+        """In the background, in pieces, with its pause between them."""
+        return parse_in_pieces(text, path, self.background_pause) if self._pausing() else parse_module(text, path)
 
     def resolver(self, blocking: bool | None) -> "ProjectResolver":
         """blocking: look up on the spot; False: answer from what is known and queue the rest;
