@@ -143,6 +143,12 @@ class DocumentAnalyzer:
 
     # ------------------------------------------------------------------ public
 
+    def dispose(self) -> None:
+        """This analyzer is replaced (new settings, newly resolved imports): the cycles of its
+        last model are broken, so that it is freed at once (see FileContext.dispose)."""
+        if self.doc is not None and self.doc.file is not None:
+            self.doc.file.dispose()
+
     def update(self, text: str) -> Analysis:
         source = SourceText(text, self.path)
         if not uses_torch(text):

@@ -265,10 +265,22 @@ async def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
         generation = state.generation
         if entry.analysis is not None and entry.version == version and entry.generation == generation:
             return entry.analysis
+        replaced = None
         if entry.generation != generation:  # new settings or newly resolved imports: start afresh
-            entry.analyzer = _analyzer(ls, uri)
+            replaced, entry.analyzer = entry.analyzer, _analyzer(ls, uri)
         analyzer = entry.analyzer
-        analysis = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.locked(lambda: analyzer.update(text)))
+
+        def analyse() -> Analysis:
+            analysis = analyzer.update(text)
+            if replaced is not None:
+                # The last model, freed now rather than at a full collection (a refresh of a big
+                # file left 11 MB behind each time). What reads it runs under `busy` too: the
+                # hovers computed ahead check first that their analysis is still the document's,
+                # and a hover asked just before finds nothing, as after an edit (_adopt).
+                replaced.dispose()
+            return analysis
+
+        analysis = await asyncio.get_running_loop().run_in_executor(ls.thread_pool, entry.locked(analyse))
         entry.analysis, entry.version, entry.generation, entry.cells = analysis, version, generation, cells
     if state.project is not None and state.project.pending:
         _resolve_in_background(ls)
