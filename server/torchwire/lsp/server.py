@@ -456,8 +456,10 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
                         return
                     _safely(member_summary, cls, attr)
 
-    # At the first pause, not once the background is done reading the packages (seconds).
-    entry.warming = asyncio.get_running_loop().create_task(_when_idle(ls, warm, after=WARM_AFTER, while_resolving=True, unasked=True))
+    # At the first pause once the background is done reading the packages: each of its passes
+    # that finds something replaces the analysis, and what was computed ahead for the last one
+    # would be thrown away (18 MB more for qwen3_omni_moe, in memory freed too late to return).
+    entry.warming = asyncio.get_running_loop().create_task(_when_idle(ls, warm, after=WARM_AFTER, unasked=True))
 
 
 def _attributes_of(cls) -> list[str]:
@@ -468,9 +470,9 @@ def _attributes_of(cls) -> list[str]:
     return [*members.children, *members.params, *members.buffers, *members.attributes]
 
 
-async def _when_idle(ls: TorchwireServer, work, after: float = IDLE_AFTER, while_resolving: bool = False, unasked: bool = False) -> None:
+async def _when_idle(ls: TorchwireServer, work, after: float = IDLE_AFTER, unasked: bool = False) -> None:
     """Run `work` in a worker thread once `_idle`: work no keystroke waits for."""
-    while not _idle(ls, after, while_resolving, unasked):
+    while not _idle(ls, after, unasked):
         await asyncio.sleep(min(IDLE_CHECK, after))
     await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work)
 
@@ -480,11 +482,11 @@ def _analysing(ls: TorchwireServer) -> bool:
     return any(e.running or e.pending is not None for e in ls.state.documents.values())
 
 
-def _idle(ls: TorchwireServer, after: float = IDLE_AFTER, while_resolving: bool = False, unasked: bool = False) -> bool:
-    """No analysis runs (nor a lookup in the background, unless `while_resolving`), and nothing
-    changed (nor was asked, if `unasked`) for `after` seconds."""
+def _idle(ls: TorchwireServer, after: float = IDLE_AFTER, unasked: bool = False) -> bool:
+    """No analysis runs, nor a lookup in the background, and nothing changed (nor was asked,
+    if `unasked`) for `after` seconds."""
     state = ls.state
-    if _analysing(ls) or (state.resolving and not while_resolving):
+    if _analysing(ls) or state.resolving:
         return False
     last = max(state.last_change, state.last_message) if unasked else state.last_change
     return time.monotonic() - last >= after
