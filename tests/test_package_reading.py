@@ -276,3 +276,25 @@ def test_the_background_waits_where_the_server_lets_the_editor_go_first(tmp_path
     again = DocumentAnalyzer(str(tmp_path / "model.py"), None, project.resolver(blocking=False))
     rows = [(row.name, row.shape) for row in again.update(text).file.classes["M"].parameters()]
     assert rows[:2] == [("big.layers.0.weight", [4, 4]), ("big.layers.0.bias", [4])] and len(rows) == 128
+
+
+def test_trees_parsed_only_for_the_index_are_not_kept_after_the_background(tmp_path):
+    """A lookup parses the files it passes through for their index, and keeps the trees a
+    little while for the analysis that usually follows; those no analysis took (whole files,
+    bodies included) are let go once the background's pass is over."""
+    write(tmp_path, {
+        "pkg/__init__.py": "from .block_utils import *\nfrom .zoo import *\n",
+        "pkg/block_utils.py": "import torch.nn as nn\n\nclass Unused(nn.Module):\n    def forward(self, x):\n        return x\n",
+        "pkg/zoo.py": "import torch.nn as nn\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.lin = nn.Linear(2, 2)\n",
+        "model.py": "import torch.nn as nn\nfrom pkg import Block\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.block = Block()\n",
+    })
+    project = Project(str(tmp_path), blocking_default=False)
+    analyzer = DocumentAnalyzer(str(tmp_path / "model.py"), None, project.resolver(blocking=False))
+    analyzer.update((tmp_path / "model.py").read_text(encoding="utf-8"))
+    kept = []
+    keep = project.layouts.store.keep_tree
+    project.layouts.store.keep_tree = lambda path, parsed: kept.append((path, parsed[0])) or keep(path, parsed)
+    assert project.resolve_pending()
+    assert any(path.endswith("block_utils.py") for path, _ in kept)  # parsed for the lookup of Block
+    assert all(project.layouts.store.take_tree(path, digest) is None for path, digest in kept)
+    assert rows(project, tmp_path / "model.py", "M") == [("block.lin.weight", [2, 2]), ("block.lin.bias", [2])]

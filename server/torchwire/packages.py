@@ -262,6 +262,11 @@ class IndexStore:
         while len(self._recent_trees) > RECENT_TREES:
             self._recent_trees.pop(next(iter(self._recent_trees)))
 
+    def forget_trees(self) -> None:
+        """The trees no analysis took: the background's pass is over, and they hold whole files
+        (bodies included) that nobody may read again."""
+        self._recent_trees.clear()
+
     def take_tree(self, path: str, digest: str) -> ast.Module | None:
         """The tree parsed for the index, if the file is then analysed with the same text:
         the file whose class a lookup found is parsed once, not twice."""

@@ -313,6 +313,7 @@ class Project:
             self.pending |= self._retry
             self._retry = set()
         self.layouts.store.save()
+        self.layouts.store.forget_trees()
         return found or bool(incomplete)
 
     def _locate(self, importer: str, qualified: str) -> Location | None:
