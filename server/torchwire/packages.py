@@ -436,7 +436,7 @@ class Layouts:
                 found = self._locate(path, f".{submodule}.{name}", budget, seen)
                 if found is not None:
                     return found
-        if package is not None and index.stars and _file_in(Path(path).parent, [name]) is not None:
+        if package is not None and index.stars and self.module_file(path, "." + name) is not None:
             # `from transformers import initialization`: a submodule, not a name its star
             # imports bring (looking there walked the index of two thousand files).
             return None

@@ -15,7 +15,7 @@ if sys.version_info >= (3, 12):
     from functools import cached_property
 else:
 
-    class cached_property:  # noqa: N801 - a drop-in for functools' own
+    class cached_property:  # a drop-in for functools' own
         def __init__(self, func) -> None:
             self.func = func
             self.attrname: str | None = None
