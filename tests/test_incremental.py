@@ -346,3 +346,40 @@ def test_a_replaced_analyzer_is_freed_at_once():
     finally:
         if collecting:
             gc.enable()
+
+
+def test_a_method_indented_apart_from_its_class_is_a_syntax_error():
+    """Spaces typed before `def`: the method alone parses, the class no longer does."""
+    text = (
+        "import torch.nn as nn\n\n\nclass Head(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.norm = nn.LayerNorm(8)\n\n    def forward(self, h):\n        self.norm(h)\n        return h\n"
+    )
+    analyzer = DocumentAnalyzer("doc.py")
+    assert [f.code for f in analyzer.update(text).findings] == ["TW101"]
+    edited = text.replace("    def forward", "       def forward")
+    assert [(f.code, f.range.start.line) for f in analyzer.update(edited).findings] == [("TW000", 8)]
+    assert summary(analyzer.update(text).findings) == summary(analyze(text, "doc.py").findings)
+
+
+def test_a_forward_edited_is_followed_again_by_the_blocks_that_read_it():
+    """Net's flow follows Block.forward with the embedding's size: edited to return 4 features,
+    the head that takes 16 no longer fits (TW301 in Net). Flows that never read Block are kept."""
+    text = (
+        "import torch.nn as nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.wide = nn.Linear(8, 16)\n        self.narrow = nn.Linear(8, 4)\n\n"
+        "    def forward(self, x):\n        return self.wide(x)\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.embed = nn.Embedding(100, 8)\n"
+        "        self.block = Block()\n        self.head = nn.Linear(16, 2)\n\n"
+        "    def forward(self, tokens):\n        x = self.embed(tokens)\n        x = self.block(x)\n        return self.head(x)\n\n\n"
+        "class Other(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(8, 8)\n\n"
+        "    def forward(self, x):\n        return self.fc(x)\n"
+    )
+    analyzer = DocumentAnalyzer("doc.py")
+    assert [(f.code, f.subject) for f in analyzer.update(text).findings] == [("TW302", "narrow")]
+    file = analyzer.doc.file
+    other_flows = file.flows[file.classes["Other"]]
+    edited = text.replace("        return self.wide(x)\n", "        return self.narrow(x)\n")
+    analysis = analyzer.update(edited)
+    assert [(f.code, f.range.start.line) for f in analysis.findings] == [("TW302", 6), ("TW301", 23)]  # self.head(x)
+    assert summary(analysis.findings) == summary(analyze(edited, "doc.py").findings)
+    assert analysis.file is file and file.flows[file.classes["Other"]] is other_flows

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ast
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 from ..config import Config
 from .cached import cached_property
+from .configs import hierarchy
 from .dataflow import MethodFlow, analyze_methods, analyze_with_modules
 from .findings import Finding, Severity
 from .interpreter import Budget, Interpreter, Observation
@@ -43,7 +44,6 @@ class RuleContext:
     doc: Document
     scope: set[int] | None = None  # ids of top-level statements to analyse; None: all
     config: Config | None = None  # the rules that run (None: all)
-    _flows: dict[int, dict[str, MethodFlow]] = field(default_factory=dict)
 
     @property
     def source(self) -> SourceText:
@@ -69,10 +69,15 @@ class RuleContext:
         return [c for c in self.file.module_classes if self.in_scope(c.top)]
 
     def flows(self, cls: ModuleClass) -> dict[str, MethodFlow]:
-        key = id(cls)
-        if key not in self._flows:
-            self._flows[key] = analyze_methods(self.file, cls)
-        return self._flows[key]
+        """The dataflow of the class's methods, kept in the file's model: an edit inside a
+        method computes again only the flows that read that method (FileContext.replace_method),
+        not those of every class that uses the edited one."""
+        kept = self.file.flows.get(cls)
+        if kept is None:
+            flows = analyze_methods(self.file, cls)
+            reads = {id(c.node) for c in hierarchy(cls)}.union(*(f.follows for f in flows.values()))
+            kept = self.file.flows[cls] = (flows, frozenset(reads))
+        return kept[0]
 
     def forward_flows(self, cls: ModuleClass) -> list[MethodFlow]:
         """The dataflow of `forward` and of the methods it calls on self, transitively."""

@@ -38,16 +38,16 @@ def hierarchy(cls: "ModuleClass") -> tuple["ModuleClass", ...]:
 
 
 def _hierarchy(cls: "ModuleClass") -> list["ModuleClass"]:
+    # Depth first, bases in order; a loop, not a recursive closure (a cycle that would keep
+    # the classes, and their file's model, until a full collection).
     order: list[ModuleClass] = []
-
-    def visit(c: "ModuleClass", depth: int) -> None:
+    stack = [(cls, 0)]
+    while stack:
+        c, depth = stack.pop()
         if depth > 20 or any(c is seen for seen in order):
-            return
+            continue
         order.append(c)
-        for base in c.local_bases:
-            visit(base, depth + 1)
-
-    visit(cls, 0)
+        stack.extend((base, depth + 1) for base in reversed(c.local_bases))
     return order
 
 

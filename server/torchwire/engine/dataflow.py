@@ -163,6 +163,9 @@ class MethodFlow:
     mismatches: list["SizeMismatch"] = field(default_factory=list)
     chains: dict[int, list["Link"]] = field(default_factory=dict)  # id(container) -> its modules in a loop
     assumptions: dict[str, Shape] = field(default_factory=dict)  # parameter -> shape assumed from its first use
+    # The classes (ids of their nodes) whose forward() the walk followed into, blocks of blocks
+    # included: an edit there changes this flow (see FileContext.replace_method).
+    follows: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -939,10 +942,13 @@ class _Walker:
             if extra is not None:
                 env[extra.arg] = EMPTY
         walker = _Walker(owner.ctx, cls, flow, root=module, depth=self.depth + 1)
+        self.flow.follows.add(id(owner.node))
         try:
             walker.body(forward.body, env)
         except RecursionError:
             return None, []
+        finally:
+            self.flow.follows |= flow.follows
         shapes = {_data_of(v).shape for _, v in flow.returns} if flow.returns else {None}
         out = shapes.pop() if len(shapes) == 1 else None
         caused = [m for m in flow.mismatches if producer is not None and m.producer == producer]

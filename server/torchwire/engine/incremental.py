@@ -60,13 +60,20 @@ class Chunk:
 
 
 def _positioned(nodes: list[ast.AST]) -> list[ast.AST]:
-    out = []
-    stack: list[ast.AST] = list(nodes)
+    # ast.iter_child_nodes, inlined: a generator per node made this half of a keystroke's parse.
+    out: list[ast.AST] = []
+    stack: list = list(nodes)
+    pop, push, extend, keep = stack.pop, stack.append, stack.extend, out.append
     while stack:
-        node = stack.pop()
+        node = pop()
         if hasattr(node, "lineno"):
-            out.append(node)
-        stack.extend(ast.iter_child_nodes(node))
+            keep(node)
+        for name in getattr(node, "_fields", ()):  # none on the names and Nones of some lists
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                extend(value)
+            elif isinstance(value, ast.AST):
+                push(value)
     return out
 
 
@@ -441,6 +448,10 @@ def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.Funct
     new = holder.body[0] if holder is not None and len(holder.body) == 1 else None
     if new is None or not _same_signature(stmt, new):
         return None
+    # Indented as before, to the character: under `class _:` any indentation parses, and in
+    # the class only the one its other statements have.
+    if _indentation(slot[statement_lines(new)[0] - 1 - slot_from]) != _indentation(old_lines[slot_from - chunk.start]):
+        return None
     new_nodes = _positioned([new])
     # The old method's nodes are those on its lines (no other statement of the class is).
     old_nodes = [n for n in chunk.positioned if slot_from < n.lineno <= slot_to and n is not class_node]
@@ -461,6 +472,10 @@ def _same_signature(old: ast.FunctionDef | ast.AsyncFunctionDef, new: ast.stmt) 
     if type(old) is not type(new) or old.name != new.name or not _same_tree(old.args, new.args):
         return False
     return len(old.decorator_list) == len(new.decorator_list) and all(map(_same_tree, old.decorator_list, new.decorator_list))
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
 
 
 def _is_blank(line: str) -> bool:

@@ -317,6 +317,8 @@ class FileContext:
         # Interpreter.call_function): environment probes such as `is_flash_attn_available()`
         # are read by every model class of a package, on every keystroke.
         self.helper_results: dict[tuple, tuple[Any, int]] = {}
+        # Each class's method flows (see RuleContext.flows), with the classes they read.
+        self.flows: dict[ModuleClass, tuple[dict, frozenset[int]]] = {}
         self._prepared: set[int] = set()
         self._collect(tree.body, at_top_level=True)
         if not lazy:
@@ -343,19 +345,20 @@ class FileContext:
             cls.constructions.clear()
             cls.defaults_built.clear()
             cls.answers.clear()
-        for table in (self.classes, self.instances, self.observations, self._globals_cache, self.helper_results):
+        for table in (self.classes, self.instances, self.observations, self._globals_cache, self.helper_results, self.flows):
             table.clear()
         self.all_classes = []
 
     def replace_method(self, class_node: ast.ClassDef, index: int, new: ast.FunctionDef | ast.AsyncFunctionDef, stale: set[int]) -> None:
         """An edit inside a method that no construction ran (see incremental.py): the class's
         tree takes the new method in place, and only what was read off the method's body (the
-        ids of its nodes: `stale`) is forgotten; constructions, bases and class attributes stay
-        as they were."""
+        ids of its nodes: `stale`, and the flows that read the class) is forgotten;
+        constructions, bases and class attributes stay as they were."""
         class_node.body[index] = new
         self.observations = {key: o for key, o in self.observations.items() if key[1] not in stale}
         self.instances = {key: m for key, m in self.instances.items() if key not in stale}
         self.__dict__.pop("names_read", None)
+        self.flows = {cls: kept for cls, kept in self.flows.items() if id(class_node) not in kept[1]}
         for cls in self.all_classes:
             if cls.node is class_node:
                 for cached in ("methods", "accessors"):

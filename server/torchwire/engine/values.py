@@ -13,6 +13,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 
+from .cached import cached_property
 from .symbolic import Dim, Sym, is_size
 
 if TYPE_CHECKING:
@@ -247,10 +248,14 @@ class ModuleVal:
     def construction_text(self, limit: int = 60) -> str:
         """`nn.Linear(20, 30)`: how the code built it, if short; else its class."""
         if isinstance(self.node, ast.Call) and self.cls is None:
-            text = ast.unparse(self.node)
+            text = self._call_text
             if len(text) <= limit:
                 return text
         return self.display
+
+    @cached_property
+    def _call_text(self) -> str:  # read at each call of the module in forward(), to name its output
+        return ast.unparse(self.node)
 
     def has_parameters(self) -> bool | None:
         """Whether the module registers parameters (None: cannot tell)."""
