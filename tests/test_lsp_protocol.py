@@ -104,6 +104,27 @@ async def test_incremental_changes_in_utf16_units(vscode: LanguageClient):
     assert hover.contents.value.startswith("**`self.layers`**: `nn.ModuleList`, 3 modules, 430 parameters")
 
 
+async def test_incremental_changes_below_characters_that_split_no_lsp_line(vscode: LanguageClient):
+    """A form feed (a page break in old sources) and U+2028 in comments end no line for LSP
+    nor Python: an edit below them lands on the line the client means, and fixing `layer(x)`
+    there clears the finding, and undoing it brings the finding back on that line."""
+    session = Session(vscode, "utf-16", pulls=False)
+    text = "# \x0c page one\r\n# a line \u2028 separator\r\n" + SEED.replace("\n", "\r\n")
+    assert [d.code for d in await session.open(URI, text)] == ["TW101"]
+    line = text.split("\r\n").index("            layer(x)")
+    session.versions[URI] += 1
+    vscode.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=session.versions[URI]),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(types.Position(line, 12), types.Position(line, 12)), text="x = ")]))
+    assert await session.diagnostics(URI) == []
+    session.versions[URI] += 1
+    vscode.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=session.versions[URI]),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(types.Position(line, 12), types.Position(line, 16)), text="")]))
+    [diagnostic] = await session.diagnostics(URI)
+    assert (diagnostic.code, diagnostic.range.start) == ("TW101", types.Position(line, 12))
+
+
 async def test_hover_on_element_constructor_and_class(vscode: LanguageClient):
     session = Session(vscode, "utf-16", pulls=False)
     await session.open(URI, BRANCHES)

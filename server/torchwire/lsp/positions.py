@@ -32,16 +32,19 @@ class Positions:
         """Clamped into the document: a client may send a position past a line's end."""
         if pos.line >= len(source.lines):
             return source.end_position()
-        line = source.line(max(pos.line, 0))
-        wanted = max(pos.character, 0)
+        return Position(pos.line, self.column_from_client(source.line(max(pos.line, 0)), pos.character))
+
+    def column_from_client(self, line: str, character: int) -> int:
+        """The code point of `line` a client's column names (past its end: its end)."""
+        wanted = max(character, 0)
         if self.encoding == "utf-32" or line.isascii():
-            return Position(pos.line, min(wanted, len(line)))
+            return min(wanted, len(line))
         count = 0
         for index, char in enumerate(line):
             if count >= wanted:
-                return Position(pos.line, index)
+                return index
             count += self.units(char)
-        return Position(pos.line, len(line))
+        return len(line)
 
     def range_from_client(self, source: SourceText, rng: types.Range) -> Range:
         return Range(self.from_client(source, rng.start), self.from_client(source, rng.end))

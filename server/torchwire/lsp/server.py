@@ -34,6 +34,7 @@ from ..config import Config, ConfigError, find_pyproject, load_pyproject
 from ..files import modular_template
 from ..engine.findings import Finding, Severity, TextEdit
 from ..engine.source import Position, Range, SourceText
+from .documents import edit_by_lsp_lines
 from .notebooks import Cells, edits_by_cell, is_cell_uri, lone_cell, notebook_cells
 from .positions import Positions
 from .settings import Settings
@@ -597,6 +598,7 @@ def initialize(ls: TorchwireServer, params: types.InitializeParams) -> None:
     state.initial = params.initialization_options if isinstance(params.initialization_options, dict) else {}
     state.settings = Settings.from_client(state.initial)
     state.positions = Positions(ls.workspace.position_encoding)
+    edit_by_lsp_lines(ls.workspace, state.positions)
     caps = params.capabilities
     text = caps.text_document
     formats = text.hover.content_format if text is not None and text.hover is not None else None
