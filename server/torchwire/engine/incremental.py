@@ -364,7 +364,7 @@ class DocumentAnalyzer:
         if (same_code or edited is not None) and self.doc is not None:
             file = self.doc.file
             file.source, file.tree = source, tree
-            if edited is not None:  # what is checked again: its hover texts and what its methods say
+            if edited is not None:  # what is checked again: what the methods say
                 tops = {id(s) for i in dirty for s in self.chunks[i].stmts}
                 file.forget_answers([cls for cls in file.all_classes if id(cls.top) in tops], edited)
         else:

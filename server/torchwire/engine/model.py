@@ -366,12 +366,13 @@ class FileContext:
 
     def forget_answers(self, classes: list[ModuleClass], edited: ast.ClassDef) -> None:
         """What was read off the methods of these classes, after a method of class `edited`
-        changed: their hover texts, and what their own methods and their bases' say (a
-        subclass's inherited forward() returns what the base's does) if `edited` is among them."""
+        changed: what their own methods and their bases' say (a subclass's inherited forward()
+        returns what the base's does) if `edited` is among them. Their hover texts stay: they
+        tell what the constructions built, which such an edit leaves as it was (recomputing
+        them made the first hovers after a keystroke in LlamaAttention take 15-30 ms)."""
         from .configs import hierarchy
 
         for cls in classes:
-            cls.answers.clear()
             if any(c.node is edited for c in hierarchy(cls)):
                 for cached in ("forward_returns_value", "works_with_hooks"):
                     cls.__dict__.pop(cached, None)
