@@ -15,7 +15,7 @@ import re
 import threading
 
 from .analysis import parse_module
-from .source import SourceText
+from .source import Position, SourceText
 
 MIN_LINES = 4  # shorter bodies are not worth a second parse
 # A function that defines a class keeps its body: the file's model holds the class's node.
@@ -74,7 +74,7 @@ def drop_bodies(tree: ast.Module, source: SourceText) -> int:
     for fn in _functions(tree.body):
         if fn.end_lineno is None or fn.end_lineno - fn.lineno < MIN_LINES:
             continue
-        if DEFINES_CLASS.search("\n".join(source.lines[fn.lineno : fn.end_lineno])):
+        if DEFINES_CLASS.search(_body_text(source, fn)):
             continue
         values = fn.__dict__
         values["body"] = None
@@ -82,6 +82,13 @@ def drop_bodies(tree: ast.Module, source: SourceText) -> int:
         fn.__class__ = _LAZY[type(fn)]
         dropped += 1
     return dropped
+
+
+def _body_text(source: SourceText, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The lines below the function's `def`, with \\n line ends (sliced from the text: the
+    file's lines are not split for this)."""
+    text = source.text[source.offset(Position(fn.lineno, 0)) : source.offset(Position(fn.end_lineno, 0))]
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _functions(body: list[ast.stmt], in_class: bool = False):
@@ -99,11 +106,11 @@ def _parse_body(node: ast.FunctionDef | ast.AsyncFunctionDef, source: SourceText
     """The function's statements, from its lines alone (under an `if 1:` on the line above
     when it is indented, so that lines and columns are the file's)."""
     first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    lines = source.lines[first - 1 : node.end_lineno]
+    lines = source.text[source.offset(Position(first - 1, 0)) : source.offset(Position(node.end_lineno, 0))]
     if node.col_offset == 0:
-        text = "\n" * (first - 1) + "\n".join(lines)
+        text = "\n" * (first - 1) + lines
     elif first > 1:
-        text = "\n" * (first - 2) + "if 1:\n" + "\n".join(lines)
+        text = "\n" * (first - 2) + "if 1:\n" + lines
     else:
         text = None
     found = _find(text, node) if text is not None else None

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
 
+from .cached import cached_property
+
 
 class Position(NamedTuple):
     line: int  # 0-based
@@ -35,16 +37,21 @@ class Range(NamedTuple):
 
 @dataclass
 class SourceText:
-    """The analysed text, with its lines split once and byte columns converted lazily."""
+    """The analysed text, with its lines split once when first read (most files of other
+    packages never are: their lines would double the memory their text takes) and byte
+    columns converted lazily."""
 
     text: str
     path: str = "<unknown>"
 
     def __post_init__(self) -> None:
+        self._line_starts: list[int] | None = None
+
+    @cached_property
+    def lines(self) -> list[str]:
         # ast numbers lines by \n, \r\n and \r; keepends=False would also split on form feeds
         # and other separators that ast does not treat as line ends.
-        self.lines: list[str] = _split_lines_like_ast(self.text)
-        self._line_starts: list[int] | None = None
+        return _split_lines_like_ast(self.text)
 
     def line(self, index: int) -> str:
         return self.lines[index] if 0 <= index < len(self.lines) else ""
