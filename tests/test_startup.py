@@ -77,4 +77,4 @@ def test_answering_initialize_imports_no_analysis():
     """The engine is imported after the answer (the client waits for it, nothing else does)."""
     script = "import sys, torchwire.cli, torchwire.lsp.server; print(sorted(m for m in sys.modules if m.startswith(('torchwire.engine', 'torchwire.project', 'torchwire.rules', 'jedi', 'libcst'))))"
     (line,) = run(script, "/nonexistent")
-    assert line == "['torchwire.engine', 'torchwire.engine.findings', 'torchwire.engine.source']"
+    assert line == "['torchwire.engine', 'torchwire.engine.cached', 'torchwire.engine.findings', 'torchwire.engine.source']"
