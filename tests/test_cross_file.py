@@ -18,6 +18,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_client import SERVER, Session
+from rpc import RawServer
 from torchwire.cli import main
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
@@ -164,6 +165,43 @@ async def test_server_resolves_imports_in_the_background_and_follows_edits(clien
     hover = await session.hover(uri, 11, 14)
     assert hover.contents.value.split("\n")[0] == (
         "**`self.blocks`**: plain `list` of 3 modules, 25,632 parameters (102.5 KB as float32): **not registered**")
+
+
+def test_what_hovers_computed_ahead_could_not_find_is_looked_up_while_quiet(tmp_path):
+    """M builds Block(kind='special'): the diagnostics never expand Block, the hovers computed
+    ahead do, and reach `Special`, not yet looked up. It is looked up then, while the editor is
+    quiet: the first hover, asked a moment later, already has Special's weights."""
+    _write_package(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'demo'\nversion = '0'\n",
+        "pkg/__init__.py": "",
+        "pkg/special.py": "import torch.nn as nn\n\nclass Special(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.proj = nn.Linear(3, 3)\n",
+        "pkg/zoo.py": (
+            "import torch.nn as nn\nfrom .special import Special\n\nclass Block(nn.Module):\n"
+            "    def __init__(self, kind='plain'):\n        super().__init__()\n"
+            "        self.lin = Special() if kind == 'special' else nn.Linear(2, 2)\n"
+        ),
+        "model.py": (
+            "import torch.nn as nn\nfrom pkg.zoo import Block\n\n\nclass M(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.block = Block(kind='special')\n\n    def forward(self, x):\n        return self.block(x)\n"
+        ),
+    })
+    server = RawServer(cwd=str(tmp_path))
+    try:
+        server.initialize(options={"debounce": 0})
+        uri = (tmp_path / "model.py").as_uri()
+        server.send(server.notification("textDocument/didOpen", {"textDocument": {
+            "uri": uri, "languageId": "python", "version": 1, "text": (tmp_path / "model.py").read_text(encoding="utf-8")}}))
+        published = 0
+        while published < 3:  # at once, once Block is found, once Special is (no edit, no request)
+            message = server.read(20)
+            published += message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri
+        request = server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 7, "character": 14}})
+        server.send(request)
+        hover = server.response_to(request["id"])["result"]["contents"]["value"]
+        assert hover.split("\n")[0] == "**`self.block`**: `Block`, 12 parameters (48 B as float32)"
+        assert "| `block.lin.proj.weight` | `[3, 3]` | 9 |" in hover
+    finally:
+        server.close()
 
 
 def _write_package(root: Path, files: dict[str, str]) -> None:

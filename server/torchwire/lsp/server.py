@@ -461,7 +461,15 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
     # At the first pause once the background is done reading the packages: each of its passes
     # that finds something replaces the analysis, and what was computed ahead for the last one
     # would be thrown away (18 MB more for qwen3_omni_moe, in memory freed too late to return).
-    entry.warming = asyncio.get_running_loop().create_task(_when_idle(ls, warm, after=WARM_AFTER, unasked=True))
+    async def warm_then_look_up() -> None:
+        await _when_idle(ls, warm, after=WARM_AFTER, unasked=True)
+        # What the models built for the hovers could not find yet is looked up now, while the
+        # editor is quiet, not when the next keystroke's analysis notices it (its refresh would
+        # then come in the middle of the typing, and throw these hovers away).
+        if ls.state.project is not None and ls.state.project.pending:
+            _resolve_in_background(ls)
+
+    entry.warming = asyncio.get_running_loop().create_task(warm_then_look_up())
 
 
 def _attributes_of(cls) -> list[str]:
