@@ -232,9 +232,17 @@ def _dynamic(ctx, cls: ModuleClass) -> bool:
 
 
 def _unreadable_base(cls: ModuleClass, depth: int = 0) -> bool:
-    """Whether a base class along the way is neither PyTorch's nor code torchwire has read."""
+    """Whether a base class along the way is neither PyTorch's nor code torchwire has read
+    (asked once per class: a model of transformers has a dozen bases, checked at each keystroke)."""
     if depth > 20:
         return False
+    key = ("unreadable base",)
+    if key not in cls.answers:
+        cls.answers[key] = _has_unreadable_base(cls, depth)
+    return cls.answers[key]
+
+
+def _has_unreadable_base(cls: ModuleClass, depth: int) -> bool:
     readable = len(cls.local_bases) + (cls.spec_base is not None)
     known = sum(
         1 for base in cls.node.bases
