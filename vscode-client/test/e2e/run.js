@@ -381,11 +381,25 @@ async function settle(page) {
   }
 }
 
+/** The command palette's input, opened with F1. A webview in front (the parameter page) may
+ * keep the key: then a click on the active editor's tab gives the focus back, and F1 again. */
+async function quickInput(page) {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: attempt < 2 ? 3_000 : 10_000 });
+      return input;
+    } catch (error) {
+      if (attempt >= 2) throw error;
+      await page.locator('.tabs-container .tab.active').first().click({ timeout: 5_000 }).catch(() => {});
+    }
+  }
+}
+
 /** Runs a command from the command palette (F1), by its title. */
 async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  const input = await quickInput(page);
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ timeout: 10_000 });
@@ -395,9 +409,7 @@ async function runCommand(page, title) {
 
 /** Opens (or brings to the front, focused) a workspace file with Quick Open, as a user would. */
 async function openFile(page, name) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  const input = await quickInput(page);
   await input.fill(name);
   const first = page.locator('.quick-input-list .monaco-list-row').first();
   await poll(`${name} in Quick Open`, async () => (await first.innerText().catch(() => '')).includes(name), 15_000, 100);
