@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -168,23 +169,10 @@ async def test_server_resolves_imports_in_the_background_and_follows_edits(clien
 
 
 def test_what_hovers_computed_ahead_could_not_find_is_looked_up_while_quiet(tmp_path):
-    """M builds Block(kind='special'): the diagnostics never expand Block, the hovers computed
+    """M builds Block(kind="special"): the diagnostics never expand Block, the hovers computed
     ahead do, and reach `Special`, not yet looked up. It is looked up then, while the editor is
     quiet: the first hover, asked a moment later, already has Special's weights."""
-    _write_package(tmp_path, {
-        "pyproject.toml": "[project]\nname = 'demo'\nversion = '0'\n",
-        "pkg/__init__.py": "",
-        "pkg/special.py": "import torch.nn as nn\n\nclass Special(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.proj = nn.Linear(3, 3)\n",
-        "pkg/zoo.py": (
-            "import torch.nn as nn\nfrom .special import Special\n\nclass Block(nn.Module):\n"
-            "    def __init__(self, kind='plain'):\n        super().__init__()\n"
-            "        self.lin = Special() if kind == 'special' else nn.Linear(2, 2)\n"
-        ),
-        "model.py": (
-            "import torch.nn as nn\nfrom pkg.zoo import Block\n\n\nclass M(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.block = Block(kind='special')\n\n    def forward(self, x):\n        return self.block(x)\n"
-        ),
-    })
+    shutil.copytree(PROJECTS / "branching", tmp_path, dirs_exist_ok=True)
     server = RawServer(cwd=str(tmp_path))
     try:
         server.initialize(options={"debounce": 0})
