@@ -106,11 +106,11 @@ def _parse_body(node: ast.FunctionDef | ast.AsyncFunctionDef, source: SourceText
     """The function's statements, from its lines alone (under an `if 1:` on the line above
     when it is indented, so that lines and columns are the file's)."""
     first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    lines = source.text[source.offset(Position(first - 1, 0)) : source.offset(Position(node.end_lineno, 0))]
+    own = source.text[source.offset(Position(first - 1, 0)) : source.offset(Position(node.end_lineno, 0))]  # its lines
     if node.col_offset == 0:
-        text = "\n" * (first - 1) + lines
+        text = "\n" * (first - 1) + own
     elif first > 1:
-        text = "\n" * (first - 2) + "if 1:\n" + lines
+        text = "\n" * (first - 2) + "if 1:\n" + own
     else:
         text = None
     found = _find(text, node) if text is not None else None
