@@ -9,6 +9,7 @@ converted at the LSP boundary, nowhere else.
 from __future__ import annotations
 
 import ast
+from array import array
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
@@ -45,7 +46,7 @@ class SourceText:
     path: str = "<unknown>"
 
     def __post_init__(self) -> None:
-        self._line_starts: list[int] | None = None
+        self._line_starts: array | None = None
 
     @cached_property
     def lines(self) -> list[str]:
@@ -79,7 +80,7 @@ class SourceText:
     def offset(self, pos: Position) -> int:
         if self._line_starts is None:
             lengths = map(len, _split_lines_like_ast(self.text, keepends=True))
-            self._line_starts = list(accumulate(lengths, initial=0))
+            self._line_starts = array("q", accumulate(lengths, initial=0))  # 8 bytes a line, not 36
         starts = self._line_starts
         if pos.line >= len(starts) - 1:
             return len(self.text)
