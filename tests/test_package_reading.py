@@ -322,3 +322,26 @@ def test_a_file_read_again_for_what_it_lacked_is_read_in_the_background(tmp_path
         project.resolve_pending()
     assert in_editor == []
     assert names == ["block.lin.proj.weight", "block.lin.proj.bias"]
+
+
+def test_an_import_nothing_on_the_search_path_holds_is_not_asked_of_jedi(tmp_path):
+    """transformers imports optional packages that may not be installed (`import kernels`):
+    no folder holds them, so jedi could not find them either, and is not even imported (15 MB).
+    A namespace folder of that name is still asked about."""
+    import subprocess
+    import sys
+
+    write(tmp_path, {
+        "model.py": "import torch.nn as nn\nfrom not_installed_anywhere import Thing\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.thing = Thing()\n",
+        "spaced/__placeholder__.txt": "",
+    })
+    script = (
+        "import sys\nfrom torchwire.project import Project\nfrom torchwire.engine.incremental import DocumentAnalyzer\n"
+        f"project = Project({str(tmp_path)!r}, blocking_default=False)\n"
+        f"DocumentAnalyzer({str(tmp_path / 'model.py')!r}, None, project.resolver(blocking=False)).update(open({str(tmp_path / 'model.py')!r}).read())\n"
+        "while project.pending:\n    project.resolve_pending()\n"
+        "print('jedi' in sys.modules, project.layouts.has_folder(" f"{str(tmp_path / 'model.py')!r}" ", 'spaced'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]

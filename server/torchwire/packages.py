@@ -373,19 +373,27 @@ class Layouts:
             return _file_in(here.parents[dots - 2] if dots > 1 else here, parts)
         if not parts:
             return None
-        # The project's own packages, from the folders that could be on its sys.path.
-        for base in [*([Path(self.root)] if self.root else []), here, *here.parents]:
+        for base in self._search_folders(here):
             found = _file_in(base, parts)
-            if found is not None:
-                return found
-        for entry in self.entries:
-            found = _file_in(Path(entry), parts)
             if found is not None:
                 return found
         editable = self._editable.get(parts[0])
         if editable is not None:
             return _file_in(Path(editable), parts[1:])
         return None
+
+    def has_folder(self, importer: str, name: str) -> bool:
+        """Whether a folder named `name` is where an absolute import from `importer` looks (a
+        namespace package, which module_file does not take): without one, nor a module
+        module_file would have found, nothing of that name can be imported."""
+        here = Path(importer).resolve().parent
+        return name in self._editable or any((base / name).is_dir() for base in self._search_folders(here))
+
+    def _search_folders(self, here: Path):
+        """The project's own packages, from the folders that could be on its sys.path; then the
+        environment's search path."""
+        yield from [*([Path(self.root)] if self.root else []), here, *here.parents]
+        yield from map(Path, self.entries)
 
     # ------------------------------------------------------------------ classes
 

@@ -245,8 +245,13 @@ class Project:
     def _jedi_module_file(self, importer: str, module: str) -> str | None:
         if module.startswith(".") or not module or not all(part.isidentifier() for part in module.split(".")):
             return None
-        if self.layouts.module_file(importer, module.split(".", 1)[0]) is not None:
+        top = module.split(".", 1)[0]
+        if self.layouts.module_file(importer, top) is not None:
             return None  # its package is on the search path: jedi would find no more than we did
+        if not self.layouts.has_folder(importer, top):
+            # Nowhere on it (an optional dependency not installed: transformers' `kernels`):
+            # nor would jedi find it, and importing jedi costs 15 MB.
+            return None
         project = self._jedi_project(importer)
         if project is None:
             return None
