@@ -366,7 +366,7 @@ class DocumentAnalyzer:
             file.source, file.tree = source, tree
             if edited is not None:  # what is checked again: what the methods say
                 tops = {id(s) for i in dirty for s in self.chunks[i].stmts}
-                file.forget_answers([cls for cls in file.all_classes if id(cls.top) in tops], edited)
+                file.forget_what_methods_say([cls for cls in file.all_classes if id(cls.top) in tops], edited)
         else:
             file = FileContext(source, tree, self.resolver)
             if self.doc is not None:

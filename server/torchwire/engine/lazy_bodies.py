@@ -15,7 +15,7 @@ import re
 import threading
 
 from .analysis import parse_module
-from .source import Position, SourceText
+from .source import Position, Range, SourceText
 
 MIN_LINES = 4  # shorter bodies are not worth a second parse
 # A function that defines a class keeps its body: the file's model holds the class's node.
@@ -87,7 +87,7 @@ def drop_bodies(tree: ast.Module, source: SourceText) -> int:
 def _body_text(source: SourceText, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     """The lines below the function's `def`, with \\n line ends (sliced from the text: the
     file's lines are not split for this)."""
-    text = source.text[source.offset(Position(fn.lineno, 0)) : source.offset(Position(fn.end_lineno, 0))]
+    text = source.text_in(Range(Position(fn.lineno, 0), Position(fn.end_lineno, 0)))
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
@@ -106,7 +106,7 @@ def _parse_body(node: ast.FunctionDef | ast.AsyncFunctionDef, source: SourceText
     """The function's statements, from its lines alone (under an `if 1:` on the line above
     when it is indented, so that lines and columns are the file's)."""
     first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    own = source.text[source.offset(Position(first - 1, 0)) : source.offset(Position(node.end_lineno, 0))]  # its lines
+    own = source.text_in(Range(Position(first - 1, 0), Position(node.end_lineno, 0)))  # its lines
     if node.col_offset == 0:
         text = "\n" * (first - 1) + own
     elif first > 1:

@@ -364,7 +364,7 @@ class FileContext:
                 for cached in ("methods", "accessors"):
                     cls.__dict__.pop(cached, None)
 
-    def forget_answers(self, classes: list[ModuleClass], edited: ast.ClassDef) -> None:
+    def forget_what_methods_say(self, classes: list[ModuleClass], edited: ast.ClassDef) -> None:
         """What was read off the methods of these classes, after a method of class `edited`
         changed: what their own methods and their bases' say (a subclass's inherited forward()
         returns what the base's does) if `edited` is among them. Their hover texts stay: they
