@@ -4,7 +4,10 @@ shutdown and exit, a dying parent, and more hovers."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -200,6 +203,29 @@ def test_shutdown_then_exit_ends_the_process_cleanly():
         assert server.proc.wait(10) == 0
     finally:
         server.close()
+
+
+def test_input_that_has_already_ended_ends_the_server():
+    """`torchwire serve < /dev/null` (a CI step, a misconfigured client): epoll refuses
+    /dev/null, and the server used to wait forever."""
+    with open(os.devnull, "rb") as nothing:
+        done = subprocess.run([sys.executable, "-m", "torchwire", "--stdio"], stdin=nothing, capture_output=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, b"")
+
+
+def test_messages_read_from_a_regular_file_are_answered(tmp_path):
+    messages = tmp_path / "messages"
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}
+    shutdown = {"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None}
+    exit_ = {"jsonrpc": "2.0", "method": "exit", "params": None}
+    messages.write_bytes(b"".join(RawServer.frame(m) for m in (initialize, {"jsonrpc": "2.0", "method": "initialized", "params": {}}, shutdown, exit_)))
+    with messages.open("rb") as stream:
+        done = subprocess.run([sys.executable, "-m", "torchwire", "--stdio"], stdin=stream, capture_output=True, timeout=60)
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in done.stdout.split(b"Content-Length")[1:]]
+    responses = {body["id"]: body for body in bodies if "id" in body}
+    assert done.returncode == 0
+    assert responses[1]["result"]["serverInfo"]["name"] == "torchwire"
+    assert responses[2] == {"jsonrpc": "2.0", "id": 2, "result": None}
 
 
 def test_server_exits_when_its_parent_dies():

@@ -11,6 +11,7 @@ import gc
 import importlib
 import logging
 import os
+import selectors
 import sys
 import threading
 import time
@@ -159,10 +160,10 @@ class TorchwireServer(LanguageServer):
 
         async def serve_pipe() -> None:
             loop = asyncio.get_running_loop()
-            reader = asyncio.StreamReader(limit=2**20)
-            try:
+            if _pollable(sys.stdin.fileno()):
+                reader = asyncio.StreamReader(limit=2**20)
                 await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-            except (ValueError, OSError):  # not a pipe, socket or terminal
+            else:
                 reader = StdinAsyncReader(sys.stdin.buffer, self.thread_pool)
             await run_async(self._stop_event, _Reader(reader), self.protocol, log, self.report_server_error)
 
@@ -174,6 +175,18 @@ class TorchwireServer(LanguageServer):
             pass
         finally:
             self.shutdown()
+
+
+def _pollable(fd: int) -> bool:
+    """Whether the event loop can wait on `fd`. asyncio accepts any character device as a pipe,
+    but epoll refuses some (`/dev/null`), and only later, in a callback: the server then waited
+    forever for input that had ended."""
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 class _Reader:
