@@ -114,7 +114,9 @@ class RuleContext:
         for cls in self.module_classes:
             cls.root  # interpreting __init__ records the class's observations
         for stmt in self.tree.body:
-            if not self.in_scope(stmt) or isinstance(stmt, ast.ClassDef):
+            # An import alone observes nothing: run, it would look up every name it imports
+            # (and read their files), for a frame then thrown away.
+            if not self.in_scope(stmt) or isinstance(stmt, (ast.ClassDef, ast.Import, ast.ImportFrom)):
                 continue
             try:
                 interp = Interpreter(self.file, observe=True, within=statement_lines(stmt))
