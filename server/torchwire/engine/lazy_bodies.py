@@ -6,6 +6,10 @@ five of the files transformers' models import, held for the whole session. Here 
 dropped once the file's model is made and parsed again, alone, the first time anything reads
 `.body`: the node stays the same FunctionDef, with the same statements at the same positions as
 a parse of the whole file gives.
+
+The values of its big top-level assignments go the same way: transformers' tables of model
+names (`MODEL_MAPPING_NAMES = OrderedDict([...])`) are 95% of modeling_auto.py's tree, read in
+full for a class it also defines, and their values are only computed if an analysis asks.
 """
 
 from __future__ import annotations
@@ -32,43 +36,59 @@ class _Lazy:
         self.source = source
 
 
-def _materialize(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+def _materialize(node: ast.AST, name: str):
+    """The dropped field `name` of `node` (`body`, `value`), parsed again from the file's text."""
     with _lock:
         values = node.__dict__
         lazy = values.pop("torchwire_lazy", None)
         if lazy is not None:
-            values["body"] = _parse_body(node, lazy.source)
+            found = _parse_again(node, lazy.source)
+            values[name] = getattr(found, name) if found is not None else _EMPTY[name](node)
             node.__class__ = _PLAIN[type(node)]
-        return values["body"]
+        return values[name]
 
 
-def _body(self) -> list[ast.stmt]:
-    return _materialize(self)
+def _lazy_field(name: str) -> property:
+    def get(self):
+        return _materialize(self, name)
 
+    def set_(self, value) -> None:
+        with _lock:
+            self.__dict__.pop("torchwire_lazy", None)
+            self.__dict__[name] = value
+            self.__class__ = _PLAIN[type(self)]
 
-def _set_body(self, body: list[ast.stmt]) -> None:
-    with _lock:
-        self.__dict__.pop("torchwire_lazy", None)
-        self.__dict__["body"] = body
-        self.__class__ = _PLAIN[type(self)]
+    return property(get, set_)
 
 
 # Named as the classes they stand for: NodeVisitor dispatches on the class's name.
 class FunctionDef(ast.FunctionDef):
-    body = property(_body, _set_body)
+    body = _lazy_field("body")
 
 
 class AsyncFunctionDef(ast.AsyncFunctionDef):
-    body = property(_body, _set_body)
+    body = _lazy_field("body")
 
 
-_LAZY = {ast.FunctionDef: FunctionDef, ast.AsyncFunctionDef: AsyncFunctionDef}
-_PLAIN = {FunctionDef: ast.FunctionDef, AsyncFunctionDef: ast.AsyncFunctionDef}
+class Assign(ast.Assign):
+    value = _lazy_field("value")
+
+
+class AnnAssign(ast.AnnAssign):
+    value = _lazy_field("value")
+
+
+_LAZY = {ast.FunctionDef: FunctionDef, ast.AsyncFunctionDef: AsyncFunctionDef, ast.Assign: Assign, ast.AnnAssign: AnnAssign}
+_PLAIN = {lazy: plain for plain, lazy in _LAZY.items()}
+_DROPPED = {FunctionDef: "body", AsyncFunctionDef: "body", Assign: "value", AnnAssign: "value"}
+# Never seen (the whole file holds the node): what a field reads as if it were not found.
+_EMPTY = {"body": lambda node: [], "value": lambda node: ast.copy_location(ast.Constant(None), node)}
 
 
 def drop_bodies(tree: ast.Module, source: SourceText) -> int:
-    """Drops the bodies of the module's functions and of its classes' methods (at its top level,
-    or in its top-level `if`, `try` and `with` blocks); returns how many."""
+    """Drops the bodies of the module's functions and of its classes' methods, and the values
+    of its assignments (at its top level, or in its top-level `if`, `try` and `with` blocks);
+    returns how many."""
     lazy = _Lazy(source)
     dropped = 0
     for fn in _functions(tree.body):
@@ -76,12 +96,20 @@ def drop_bodies(tree: ast.Module, source: SourceText) -> int:
             continue
         if DEFINES_CLASS.search(_body_text(source, fn)):
             continue
-        values = fn.__dict__
-        values["body"] = None
-        values["torchwire_lazy"] = lazy
-        fn.__class__ = _LAZY[type(fn)]
+        _drop(fn, lazy)
         dropped += 1
+    for assign in _assignments(tree.body):
+        if assign.value is not None and assign.end_lineno is not None and assign.end_lineno - assign.lineno >= MIN_LINES:
+            _drop(assign, lazy)
+            dropped += 1
     return dropped
+
+
+def _drop(node: ast.AST, lazy: _Lazy) -> None:
+    node.__class__ = _LAZY[type(node)]
+    values = node.__dict__
+    values[_DROPPED[type(node)]] = None
+    values["torchwire_lazy"] = lazy
 
 
 def _body_text(source: SourceText, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
@@ -102,10 +130,19 @@ def _functions(body: list[ast.stmt], in_class: bool = False):
                 yield from _functions(block)
 
 
-def _parse_body(node: ast.FunctionDef | ast.AsyncFunctionDef, source: SourceText) -> list[ast.stmt]:
-    """The function's statements, from its lines alone (under an `if 1:` on the line above
-    when it is indented, so that lines and columns are the file's)."""
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+def _assignments(body: list[ast.stmt]):
+    for stmt in body:
+        if type(stmt) in (ast.Assign, ast.AnnAssign):
+            yield stmt
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
+            for block in (stmt.body, getattr(stmt, "orelse", []), getattr(stmt, "finalbody", []), *[h.body for h in getattr(stmt, "handlers", [])]):
+                yield from _assignments(block)
+
+
+def _parse_again(node: ast.stmt, source: SourceText) -> ast.stmt | None:
+    """The statement parsed from its lines alone (under an `if 1:` on the line above when it
+    is indented, so that lines and columns are the file's)."""
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
     own = source.text_in(Range(Position(first - 1, 0), Position(node.end_lineno, 0)))  # its lines
     if node.col_offset == 0:
         text = "\n" * (first - 1) + own
@@ -116,7 +153,7 @@ def _parse_body(node: ast.FunctionDef | ast.AsyncFunctionDef, source: SourceText
     found = _find(text, node) if text is not None else None
     if found is None:  # lines shared with other code: from the whole file
         found = _find(source.text, node)
-    return found.body if found is not None else []
+    return found
 
 
 def _find(text: str, node: ast.AST):

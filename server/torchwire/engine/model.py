@@ -311,7 +311,8 @@ class FileContext:
         self.classes: dict[str, ModuleClass] = {}
         self.all_classes: list[ModuleClass] = []
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-        self._constants: dict[str, ast.expr] = {}
+        # name -> its assignment (its value read when needed: see lazy_bodies)
+        self._constants: dict[str, ast.Assign | ast.AnnAssign] = {}
         self._globals_cache: dict[str, Any] = {}
         # What helper functions of this file returned for constant arguments (see
         # Interpreter.call_function): environment probes such as `is_flash_attn_available()`
@@ -420,7 +421,7 @@ class FileContext:
             elif at_top_level and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 if len(targets) == 1 and isinstance(targets[0], ast.Name) and stmt.value is not None:
-                    self._constants[targets[0].id] = stmt.value
+                    self._constants[targets[0].id] = stmt
             elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
                 # Still the top level for names: `if TYPE_CHECKING:`, optional imports.
                 for block in (stmt.body, getattr(stmt, "orelse", []), *[h.body for h in getattr(stmt, "handlers", [])]):
@@ -590,8 +591,8 @@ class FileContext:
     def plain_constant(self, name: str) -> Any:
         """The value of a top-level upper-case constant of this file that is a number, a string
         or a tuple of them, computed from literals and other such constants; None otherwise."""
-        node = self._constants.get(name)
-        if node is None or not self._plain(node, 0):
+        assignment = self._constants.get(name)
+        if assignment is None or not self._plain(assignment.value, 0):
             return None
         value = self.global_value(name, Interpreter(self, observe=False))
         return value if _plain_value(value) else None
@@ -609,7 +610,7 @@ class FileContext:
             return self._plain(node.left, depth + 1) and self._plain(node.right, depth + 1)
         if isinstance(node, ast.Name):  # another constant, of this file or imported
             if node.id in self._constants:
-                return node.id.isupper() and self._plain(self._constants[node.id], depth + 1)
+                return node.id.isupper() and self._plain(self._constants[node.id].value, depth + 1)
             return node.id.isupper() and node.id in self.imports.names
         return False
 
@@ -624,7 +625,7 @@ class FileContext:
                 self._globals_cache[name] = UNKNOWN  # guards self-reference
                 from .interpreter import Frame
 
-                self._globals_cache[name] = interp.eval(self._constants[name], Frame({}))
+                self._globals_cache[name] = interp.eval(self._constants[name].value, Frame({}))
             return self._globals_cache[name]
         qualified = self.imports.names.get(name)
         if qualified is not None:
