@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from torchwire.engine.incremental import DocumentAnalyzer
 from torchwire.project import Project
@@ -350,3 +352,29 @@ def test_an_import_nothing_on_the_search_path_holds_is_not_asked_of_jedi(tmp_pat
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True"]
+
+
+_TEXTS = st.lists(st.sampled_from(["a", "é", "😀", " ", "\n", "\r", "\r\n", "\x0c", "\u2028", "x = 1\n", "(\n"]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXTS, data=st.data())
+def test_a_package_file_kept_compactly_reads_as_its_text(text, data):
+    """Another package's file is kept in UTF-8 (CompactSourceText): every line, column,
+    offset and slice reads as from the text itself, whatever its characters and line ends."""
+    from torchwire.engine.source import CompactSourceText, Position, Range, SourceText
+
+    plain, compact = SourceText(text, "f.py"), CompactSourceText(text, "f.py")
+    assert compact.text == text
+    assert compact.lines == plain.lines
+    assert [compact.line(i) for i in range(-1, len(plain.lines) + 1)] == [plain.line(i) for i in range(-1, len(plain.lines) + 1)]
+    assert compact.end_position() == plain.end_position()
+    for _ in range(5):
+        line = data.draw(st.integers(0, len(plain.lines) + 1))
+        width = len(plain.line(line).encode("utf-8"))
+        byte_col = data.draw(st.integers(0, width + 2))
+        assert compact.column(line + 1, byte_col) == plain.column(line + 1, byte_col)
+        start = Position(line, data.draw(st.integers(0, len(plain.line(line)) + 2)))
+        end = Position(data.draw(st.integers(line, len(plain.lines) + 1)), data.draw(st.integers(0, 8)))
+        assert compact.offset(start) == plain.offset(start)
+        assert compact.text_in(Range(start, end)) == plain.text_in(Range(start, end))

@@ -28,7 +28,7 @@ from .engine.findings import Finding
 from .engine.lazy_bodies import drop_bodies
 from .engine.model import FileContext, ModuleClass
 from .engine.pieces import parse_in_pieces
-from .engine.source import SourceText
+from .engine.source import CompactSourceText
 from .engine.interpreter import Interpreter
 from .engine.values import ClassRef, FunctionRef, is_unknown
 from .files import read_source
@@ -420,7 +420,7 @@ class Project:
                 return None
         # Lazy: only the classes asked for have their bases resolved (a package's big files
         # hold hundreds of classes that nobody uses).
-        ctx = FileContext(SourceText(text, path), tree, self.resolver(blocking=None), lazy=True)
+        ctx = FileContext(CompactSourceText(text, path), tree, self.resolver(blocking=None), lazy=True)
         drop_bodies(tree, ctx.source)  # parsed again when read: most are never run
         self._files[path] = (digest, ctx)
         self.learnt += 1

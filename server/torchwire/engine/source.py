@@ -9,6 +9,7 @@ converted at the LSP boundary, nowhere else.
 from __future__ import annotations
 
 import ast
+import re
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
@@ -93,6 +94,78 @@ class SourceText:
         if not self.lines:
             return Position(0, 0)
         return Position(len(self.lines) - 1, len(self.lines[-1]))
+
+
+class CompactSourceText(SourceText):
+    """A file of another package, as the engine reads it: kept for the session for a few of
+    its definitions, so its text is kept in UTF-8 (one emoji in a docstring makes Python store a
+    whole str in 4 bytes a character: modeling_utils.py took 1.1 MB, not 0.28) and its lines are
+    found by their offsets, never split into strings. Reads as a SourceText of the same text."""
+
+    def __init__(self, text: str, path: str = "<unknown>") -> None:
+        self.data = text.encode("utf-8", "surrogatepass")
+        self.path = path
+        self._starts: array | None = None
+
+    @property
+    def text(self) -> str:  # the whole text, decoded again: for the rare reader of all of it
+        return self.data.decode("utf-8", "surrogatepass")
+
+    @property
+    def lines(self) -> list[str]:
+        return _split_lines_like_ast(self.text)
+
+    def _line_starts_in_bytes(self) -> array:
+        """Where each line starts, in bytes, and the end of the text (the lines ast numbers)."""
+        if self._starts is None:
+            data = self.data
+            if b"\r" not in data:
+                starts = array("q", accumulate((len(line) + 1 for line in data.split(b"\n")), initial=0))
+                starts[-1] = len(data)  # the last line has no line end
+            else:
+                starts = array("q", [0, *(end.end() for end in _LINE_END.finditer(data)), len(data)])
+            self._starts = starts
+        return self._starts
+
+    def _line_bytes(self, index: int) -> bytes:
+        """Line `index`, without its line end."""
+        starts = self._line_starts_in_bytes()
+        if not 0 <= index < len(starts) - 1:
+            return b""
+        raw = self.data[starts[index] : starts[index + 1]]
+        return raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith((b"\n", b"\r")) else raw
+
+    def line(self, index: int) -> str:
+        return self._line_bytes(index).decode("utf-8", "surrogatepass")
+
+    def column(self, lineno: int, byte_col: int) -> int:
+        if byte_col <= 0:
+            return byte_col
+        prefix = self._line_bytes(lineno - 1)[:byte_col]
+        return byte_col if prefix.isascii() else len(prefix.decode("utf-8", errors="replace"))
+
+    def _byte_offset(self, pos: Position) -> int:
+        starts = self._line_starts_in_bytes()
+        if pos.line >= len(starts) - 1:
+            return len(self.data)
+        start, end = starts[pos.line], starts[pos.line + 1]
+        raw = self.data[start:end]
+        inside = pos.character if raw.isascii() else len(raw.decode("utf-8", "surrogatepass")[: pos.character].encode("utf-8", "surrogatepass"))
+        return min(start + inside, end)
+
+    def offset(self, pos: Position) -> int:
+        return len(self.data[: self._byte_offset(pos)].decode("utf-8", "surrogatepass"))
+
+    def text_in(self, rng: Range) -> str:
+        return self.data[self._byte_offset(rng.start) : self._byte_offset(rng.end)].decode("utf-8", "surrogatepass")
+
+    def end_position(self) -> Position:
+        starts = self._line_starts_in_bytes()
+        last = len(starts) - 2
+        return Position(last, len(self.line(last)))
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def _split_lines_like_ast(text: str, keepends: bool = False) -> list[str]:
