@@ -1,5 +1,6 @@
 """The language server's start-up: what answering `initialize` imports, and the cache of the
-code attrs generates for lsprotocol's classes and dataclasses for the engine's."""
+code attrs generates for lsprotocol's classes, cattrs for reading messages and dataclasses for
+the engine's."""
 
 from __future__ import annotations
 
@@ -54,6 +55,29 @@ def test_the_engines_dataclasses_are_compiled_once_too(cache):
     first, values = run(IMPORT_ENGINE, cache)
     assert first == f"0 {known}"
     assert values == "True Position(line=1, character=2)"
+
+
+READ_VSCODES_INITIALIZE = """
+from pytest_lsp import client_capabilities
+from lsprotocol import types
+import torchwire.lsp.server as server
+converter = server.server.protocol._converter
+params = {"processId": None, "rootUri": None, "capabilities": converter.unstructure(client_capabilities("visual_studio_code"))}
+read = converter.structure(params, types.InitializeParams)
+server.CONVERTERS.save()
+print(server.CONVERTERS.added, len(server.CONVERTERS.known))
+print(read.capabilities.text_document.hover.content_format)
+"""
+
+
+def test_the_functions_cattrs_writes_to_read_messages_are_compiled_once(cache):
+    """VS Code's `initialize` names about 80 message types, each read by a function cattrs
+    writes and compiles when the type is first met."""
+    added, known = map(int, run(READ_VSCODES_INITIALIZE, cache)[0].split())
+    assert added == known > 50
+    first, formats = run(READ_VSCODES_INITIALIZE, cache)
+    assert first == f"0 {known}"
+    assert formats == "(<MarkupKind.Markdown: 'markdown'>, <MarkupKind.PlainText: 'plaintext'>)"
 
 
 def test_a_damaged_cache_file_is_compiled_again(cache):

@@ -20,15 +20,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .generated_code import cached
+from .generated_code import cached, cached_from_now_on
 
-with cached("attr._make"):  # lsprotocol's classes, built by attrs: 40% of the start-up
+with cached("attr._make"):  # lsprotocol's classes (and pygls'), built by attrs: 40% of the start-up
     from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
-from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.uris import to_fs_path
+    from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+    from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+    from pygls.lsp.server import LanguageServer
+    from pygls.protocol import LanguageServerProtocol
+    from pygls.uris import to_fs_path
+CONVERTERS = cached_from_now_on("cattrs.gen")  # how each message type is read and written
 
 from .. import __version__
 from ..config import Config, ConfigError, find_pyproject, load_pyproject
@@ -638,6 +639,8 @@ async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> N
     """Read, in the background, which attributes the workspace's files read on other objects
     (a submodule read elsewhere is not unused), then refresh what was published."""
     asyncio.get_running_loop().create_task(_collect_garbage_when_idle(ls))
+    if CONVERTERS is not None:  # those of initialize, of the first diagnostics, ...
+        asyncio.get_running_loop().create_task(_when_idle(ls, CONVERTERS.save))
     _open_project(ls)
     project = ls.state.project
     if project is None or project.root is None or not Path(project.root).is_dir():
