@@ -176,6 +176,14 @@ try:
         pass
 except ImportError:
     pass
+if maybe:
+    TABLE = {
+"at the margin": 1,
+    }
+else:
+    TABLE = {}
+FLAG = (True
+and False)
 
 
 @register(
@@ -226,11 +234,12 @@ def_name
 
 
 def test_a_big_file_parsed_in_pieces_is_the_tree_of_the_whole(monkeypatch):
-    """The background parses a big file a few hundred lines at a time (a whole parse holds the
-    GIL from the keystroke's analysis): the tree is the same, node for node, with every
-    position, for the packages users have and for text that a cut would break (docstrings
-    naming functions, a decorator's lines, blocks other than a class, bodies indented by two
-    spaces, a form feed, CRLF); with a cut allowed before every candidate line, too."""
+    """The background parses a big file a few lines at a time (a whole parse holds the GIL
+    from the keystroke's analysis): the tree is the same, node for node, with every position,
+    for the packages users have and for text that a cut would break (docstrings naming
+    functions, a decorator's lines, blocks other than a class, `else:` and brackets at the
+    margin, bodies indented by two spaces, a form feed, CRLF); with a cut allowed before every
+    candidate line, too."""
     import ast
     import sysconfig
 
@@ -239,7 +248,7 @@ def test_a_big_file_parsed_in_pieces_is_the_tree_of_the_whole(monkeypatch):
     from torchwire.engine.pieces import parse_in_pieces
 
     packages = Path(sysconfig.get_paths()["purelib"])  # found, never imported
-    files = [packages / name for name in ("transformers/modeling_utils.py", "diffusers/models/attention_processor.py", "timm/models/vision_transformer.py")]
+    files = [packages / name for name in ("transformers/modeling_utils.py", "transformers/models/auto/modeling_auto.py", "diffusers/models/attention_processor.py", "timm/models/vision_transformer.py")]
     texts = [p.read_text(encoding="utf-8") for p in files]
     pauses: list[int] = []
     for text in texts:
@@ -247,6 +256,13 @@ def test_a_big_file_parsed_in_pieces_is_the_tree_of_the_whole(monkeypatch):
         tree = parse_in_pieces(text, "f.py", lambda: pauses.append(1))
         assert ast.dump(tree, include_attributes=True) == ast.dump(parse_module(text, "f.py"), include_attributes=True)
         assert len(pauses) >= text.count("\n") // 100  # in pieces, not at once
+    # transformers' tables of names (modeling_auto.py) are cut between their statements.
+    parsed: list[str] = []
+    monkeypatch.setattr(pieces, "parse_module", lambda text, path: parsed.append(text) or parse_module(text, path))
+    parse_in_pieces(texts[1], "f.py", lambda: None)
+    long_pieces = [ast.parse(text).body for text in parsed if text.strip("\n").count("\n") > 2 * pieces.PIECE_LINES]
+    # ... a long piece is its last statement, after less than PIECE_LINES of others
+    assert long_pieces and all(body[-1].lineno - body[0].lineno < pieces.PIECE_LINES for body in long_pieces)
     monkeypatch.setattr(pieces, "PIECE_LINES", 1)
     for text in [TRICKY, TRICKY.replace("\n", "\r\n"), *texts]:
         pauses.clear()

@@ -1,8 +1,9 @@
 """A big file parsed a few hundred lines at a time, for the server's background.
 
 `ast.parse` holds the GIL from start to end: 30-90 ms for transformers' modeling_utils.py, during
-which a keystroke's analysis cannot run at all. Parsed in pieces, cut before the `def`, `class`
-and decorator lines of the top level and of a class's body, the longest hold is a piece's, and
+which a keystroke's analysis cannot run at all. Parsed in pieces, cut before the statements of
+the top level and the `def`, `class` and decorator lines of a class's body, the longest hold is a
+piece's, and
 `between()` runs between two pieces (where the server's background waits while an editor's
 analysis runs).
 
@@ -29,6 +30,7 @@ from .source import _split_lines_like_ast
 PIECE_LINES = 10
 TOP_LEVEL_STARTS = ("def ", "async def ", "class ", "@")
 CLASS_BODY_STARTS = tuple("    " + start for start in TOP_LEVEL_STARTS)
+CONTINUATIONS = ("else", "elif", "except", "except*", "finally")  # go on the statement before
 
 
 def parse_in_pieces(text: str, path: str, between: Callable[[], None]) -> ast.Module:
@@ -44,9 +46,9 @@ def parse_in_pieces(text: str, path: str, between: Callable[[], None]) -> ast.Mo
 
 
 def _cuts(lines: list[str]) -> list[int]:
-    """Line indexes where a piece starts: the first line of a function, class or decorated
-    statement at the top level or in the body of a class of the top level, PIECE_LINES at
-    least after the last cut. Lines of triple-quoted strings and of decorators, and the line
+    """Line indexes where a piece starts: the first line of a statement of the top level, or of
+    a function, class or decorated statement in the body of a class of the top level,
+    PIECE_LINES at least after the last cut. Lines of triple-quoted strings and of decorators, and the line
     after one that leaves its statement open, are passed over (a cut in the middle of a
     statement would only cost a parse at once)."""
     cuts = [0]
@@ -62,7 +64,13 @@ def _cuts(lines: list[str]) -> list[int]:
         code = line.split(" #", 1)[0].strip()
         if not code or code.startswith("#"):
             continue
-        starts = line.startswith(TOP_LEVEL_STARTS) or (line.startswith(CLASS_BODY_STARTS) and top.startswith("class "))
+        starts = (
+            line.startswith(TOP_LEVEL_STARTS)
+            or (line.startswith(CLASS_BODY_STARTS) and top.startswith("class "))
+            # Any statement of the top level: transformers' tables of names are thousands of
+            # lines of assignments (modeling_auto.py: 2,300 before its first class, 13 ms).
+            or (line[:1].isidentifier() and code.split(None, 1)[0].rstrip(":") not in CONTINUATIONS)
+        )
         if starts and not decorating and not open_end and i - cuts[-1] >= PIECE_LINES:
             cuts.append(i)
         if not line[:1].isspace() and not code.startswith(("@", ")", "]", "}")):
