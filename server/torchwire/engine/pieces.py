@@ -1,11 +1,10 @@
-"""A big file parsed a few hundred lines at a time, for the server's background.
+"""A big file parsed a few lines at a time, for the server's background.
 
 `ast.parse` holds the GIL from start to end: 30-90 ms for transformers' modeling_utils.py, during
 which a keystroke's analysis cannot run at all. Parsed in pieces, cut before the statements of
-the top level and the `def`, `class` and decorator lines of a class's body, the longest hold is a
-piece's, and
-`between()` runs between two pieces (where the server's background waits while an editor's
-analysis runs).
+the top level and the `def`, `class` and decorator lines of a class's body, the longest hold is
+a piece's, and `between()` runs between two pieces (where the server's background waits while
+an editor's analysis runs).
 
 The tree is the one `ast.parse` makes of the whole text: each piece is parsed with blank lines
 before it, so that its positions are the file's, and a piece of a class's body under a
