@@ -5,6 +5,7 @@ grow to 1.4 GB), and a helper's remembered result is never another call's."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -394,3 +395,8 @@ def test_a_package_file_kept_compactly_reads_as_its_text(text, data):
         end = Position(data.draw(st.integers(line, len(plain.lines) + 1)), data.draw(st.integers(0, 8)))
         assert compact.offset(start) == plain.offset(start)
         assert compact.text_in(Range(start, end)) == plain.text_in(Range(start, end))
+    words = set(re.findall(r"\w+", text))
+    for word in ("a", "x", "aa", "é", "aé", "x1", "1"):
+        assert plain.has_word(word) == (word in words)
+        # the same, or a superset where an ASCII word touches a letter outside ASCII
+        assert compact.has_word(word) == (word in words) or (compact.has_word(word) and not text.isascii())

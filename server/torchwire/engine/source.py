@@ -95,6 +95,10 @@ class SourceText:
             return Position(0, 0)
         return Position(len(self.lines) - 1, len(self.lines[-1]))
 
+    def has_word(self, word: str) -> bool:
+        """Whether `word` occurs in the text as a whole word (a run of `\\w` characters)."""
+        return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", self.text) is not None
+
 
 class CompactSourceText(SourceText):
     """A file of another package, as the engine reads it: kept for the session for a few of
@@ -164,8 +168,23 @@ class CompactSourceText(SourceText):
         last = len(starts) - 2
         return Position(last, len(self.line(last)))
 
+    def has_word(self, word: str) -> bool:
+        """As SourceText's, looked for in the bytes; next to a letter outside ASCII, an ASCII
+        word counts as whole (a superset, and no decoding of the text)."""
+        if not word.isascii():
+            return super().has_word(word)
+        data, found = self.data, word.encode()
+        at = data.find(found)
+        while at >= 0:
+            end = at + len(found)
+            if (at == 0 or data[at - 1] not in _ASCII_WORD) and (end == len(data) or data[end] not in _ASCII_WORD):
+                return True
+            at = data.find(found, at + 1)
+        return False
+
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_ASCII_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _split_lines_like_ast(text: str, keepends: bool = False) -> list[str]:
