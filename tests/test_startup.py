@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,17 @@ def test_the_functions_cattrs_writes_to_read_messages_are_compiled_once(cache):
     first, formats = run(READ_VSCODES_INITIALIZE, cache)
     assert first == f"0 {known}"
     assert formats == "(<MarkupKind.Markdown: 'markdown'>, <MarkupKind.PlainText: 'plaintext'>)"
+
+
+def test_a_start_after_the_first_writes_no_cache_file(cache):
+    """Nothing the server's imports compile is new the second time, so the cache files are
+    not rewritten at each start (attrs writes the hash seed into a hashable class's code)."""
+    run("import torchwire.lsp.server", cache)
+    files = sorted(Path(cache).rglob("*.marshal"))
+    stamps = [(f.name, f.stat().st_mtime_ns, f.read_bytes()) for f in files]
+    assert [f.name.split("-cpython")[0] for f in files] == ["generated-code-attr._make"]
+    run("import torchwire.lsp.server", cache)
+    assert [(f.name, f.stat().st_mtime_ns, f.read_bytes()) for f in sorted(Path(cache).rglob("*.marshal"))] == stamps
 
 
 def test_a_damaged_cache_file_is_compiled_again(cache):

@@ -50,6 +50,11 @@ class CompiledCode:
     def compile(self, source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **rest):
         if not isinstance(source, str) or flags or dont_inherit or optimize != -1 or rest:
             return builtins.compile(source, filename, mode, flags, dont_inherit, optimize, **rest)
+        if "def __hash__(" in source:
+            # attrs writes the process's hash seed into a hashable class's __hash__ (cattrs'
+            # AttributeOverride): a new source in every process, which would rewrite the file
+            # at every start.
+            return builtins.compile(source, filename, mode)
         key = hashlib.blake2b(f"{filename}\0{mode}\0{source}".encode(), digest_size=16).digest()
         code = self.known.get(key)
         if code is None:
