@@ -51,6 +51,11 @@ class Chunk:
         line typed or removed) is then a tight loop, not a walk of every tree."""
         return _positioned(self.stmts)
 
+    @cached_property
+    def strings_over_lines(self) -> list[ast.AST]:
+        """Its strings that span lines: a blank line typed inside one changes its value."""
+        return [node for node in self.positioned if _spans_lines_of_text(node)]
+
     def shift(self, delta: int) -> None:
         for node in self.positioned:
             node.lineno += delta
@@ -280,6 +285,7 @@ class DocumentAnalyzer:
         chunk.text = text[begin:end]
         chunk.__dict__.pop("uses", None)
         chunk.positioned = kept + new_nodes
+        chunk.__dict__.pop("strings_over_lines", None)
         _shift_all(old[last:], delta)
         dirty = {first}
         dirty |= self._dependents(set(chunk.defines), dirty)
@@ -313,11 +319,11 @@ class DocumentAnalyzer:
         start = old[first].start
         moved = {start + i: start + j for i, j in zip(old_kept, new_kept)}
         chunks = old[first:last]
+        # Every node starts and ends on a line with code (its first and last tokens), which the
+        # edit kept: only the lines strings span can differ.
         for chunk in chunks:
-            for node in chunk.positioned:
-                if node.lineno - 1 not in moved or (node.end_lineno is not None and node.end_lineno - 1 not in moved):
-                    return False
-                if _spans_lines_of_text(node) and _lines_of(node, old_lines, start) != _lines_of(node, new_lines, start, moved):
+            for node in chunk.strings_over_lines:
+                if _lines_of(node, old_lines, start) != _lines_of(node, new_lines, start, moved):
                     return False  # a blank line inside a triple-quoted string is part of its value
             if any(f.range.start.line not in moved or f.range.end.line not in moved for f in chunk.findings):
                 return False
