@@ -161,6 +161,25 @@ def test_blank_lines_typed_inside_a_class_move_its_findings_and_fixes():
     assert fixed == edited.replace("            layer(x)\n", "            x = layer(x)\n", 1)
 
 
+def test_only_blank_lines_moved_are_analysed_without_parsing():
+    """What the server analyses on its event loop (update_if_moved): blank lines typed, the
+    findings moved as a whole analysis finds them; any other edit is left to `update`, and
+    leaves the analyzer as it was."""
+    analyzer = DocumentAnalyzer("doc.py")
+    assert analyzer.update_if_moved(COMBINED) is None  # nothing analysed yet
+    analyzer.update(COMBINED)
+    edited = COMBINED.replace("            layer(x)\n", "\n\n            layer(x)\n", 1)
+    moved = analyzer.update_if_moved(edited)
+    assert moved is not None and summary(moved.findings) == summary(analyze(edited, "doc.py").findings)
+    assert analyzer.update_if_moved(edited).findings == moved.findings  # the same text again
+    for other in (edited.replace("layer(x)", "x = layer(x)", 1), edited + "x = (\n"):  # code; a syntax error
+        chunks = [(c.text, c.start) for c in analyzer.chunks]
+        assert analyzer.update_if_moved(other) is None
+        assert [(c.text, c.start) for c in analyzer.chunks] == chunks
+    fixed = edited.replace("layer(x)", "x = layer(x)", 1)
+    assert summary(analyzer.update(fixed).findings) == summary(analyze(fixed, "doc.py").findings)
+
+
 def test_a_blank_line_inside_a_string_is_part_of_the_code():
     text = 'import torch\nfrom torch import nn\n\nNAME = """a\nb"""\n\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.layers = [nn.Linear(2, 2)]\n'
     analyzer = DocumentAnalyzer("doc.py")

@@ -183,9 +183,18 @@ class DocumentAnalyzer:
 
     # ------------------------------------------------------------------ after an edit
 
-    def _incremental(self, text: str, source: SourceText) -> Analysis:
+    def update_if_moved(self, text: str) -> Analysis | None:
+        """`update(text)` when it neither parses nor analyses: the text is the last one, or
+        blank lines were typed or removed. None otherwise, and nothing changed."""
+        if self.text is None or not self.chunks or not uses_torch(text):
+            return None
+        return self._moved(text, SourceText(text, self.path), *self._unchanged_ends(text))
+
+    def _unchanged_ends(self, text: str) -> tuple[int, int, int, int]:
+        """The chunks unchanged at the start (how many, and where the rest begins in `text`)
+        and at the end (how many, and where they begin), compared whole (str.startswith runs
+        in C)."""
         old = self.chunks
-        # Unchanged chunks at both ends, compared whole (fast: str.startswith runs in C).
         head, offset = 0, 0
         while head < len(old) and text.startswith(old[head].text, offset) and _line_aligned(text, offset + len(old[head].text)):
             offset += len(old[head].text)
@@ -198,6 +207,10 @@ class DocumentAnalyzer:
                 break
             back = begin
             tail += 1
+        return head, offset, tail, back
+
+    def _moved(self, text: str, source: SourceText, head: int, offset: int, tail: int, back: int) -> Analysis | None:
+        old = self.chunks
         if head == len(old) and back == len(text) == offset:
             return self._analysis(source)  # nothing changed
         if self._moved_by_blank_lines(text, head, len(old) - tail):
@@ -205,6 +218,14 @@ class DocumentAnalyzer:
             # keeps its tree and findings, moved line by line; nothing is parsed or analysed.
             tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
             return self._adopt(text, source, tree, set(), same_code=True)
+        return None
+
+    def _incremental(self, text: str, source: SourceText) -> Analysis:
+        old = self.chunks
+        head, offset, tail, back = self._unchanged_ends(text)
+        moved = self._moved(text, source, head, offset, tail, back)
+        if moved is not None:
+            return moved
         edited = self._edited_method(text, source, head, len(old) - tail)
         if edited is not None:
             return edited
