@@ -228,6 +228,28 @@ def test_messages_read_from_a_regular_file_are_answered(tmp_path):
     assert responses[2] == {"jsonrpc": "2.0", "id": 2, "result": None}
 
 
+def test_modules_of_the_workspace_named_like_pythons_are_never_imported(tmp_path):
+    """An editor starts `python -m torchwire` in the workspace, which `python -m` puts first on
+    the search path: a `tokenize.py` there was imported (and run) in place of Python's own."""
+    marker = tmp_path / "RAN"
+    for name in ("tokenize.py", "json.py", "attr.py", "asyncio/__init__.py"):
+        module = tmp_path / name
+        module.parent.mkdir(exist_ok=True)
+        module.write_text(f"open({str(marker)!r}, 'a').write({name!r})\nraise SystemExit(3)\n")
+    (tmp_path / "model.py").write_text("import torch.nn as nn\n")
+    messages = tmp_path / "messages"
+    messages.write_bytes(b"".join(RawServer.frame(m) for m in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None},
+        {"jsonrpc": "2.0", "method": "exit", "params": None},
+    )))
+    with messages.open("rb") as stream:
+        served = subprocess.run([sys.executable, "-m", "torchwire", "--stdio"], stdin=stream, capture_output=True, cwd=tmp_path, timeout=60)
+    checked = subprocess.run([sys.executable, "-m", "torchwire", "check", "model.py"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert not marker.exists()
+    assert (served.returncode, checked.returncode) == (0, 0), served.stderr + checked.stderr.encode()
+
+
 def test_server_exits_when_its_parent_dies():
     parent = subprocess.Popen(["sleep", "1"])
     server = RawServer()

@@ -1,8 +1,15 @@
 """`python -m torchwire` starts the language server (editors add `--stdio`);
 `python -m torchwire check ...` and the other commands work as with `torchwire`."""
 
+import os
 import sys
 
-from .cli import main
+# `python -m` puts the current folder first on the search path, and an editor starts the server
+# in the user's workspace: its `tokenize.py` or `json/` would be imported in place of Python's
+# own, and run (torchwire never runs the code it reads). This package is already imported.
+if not getattr(sys.flags, "safe_path", False) and sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
+
+from .cli import main  # noqa: E402
 
 sys.exit(main(default_command="serve"))
