@@ -161,10 +161,15 @@ class TorchwireServer(LanguageServer):
 
         async def serve_pipe() -> None:
             loop = asyncio.get_running_loop()
+            reader = None
             if _pollable(sys.stdin.fileno()):
-                reader = asyncio.StreamReader(limit=2**20)
-                await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-            else:
+                stream = asyncio.StreamReader(limit=2**20)
+                try:
+                    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), sys.stdin.buffer)
+                    reader = stream
+                except (ValueError, OSError):  # not a pipe, socket or terminal (a file, on macOS)
+                    pass
+            if reader is None:
                 reader = StdinAsyncReader(sys.stdin.buffer, self.thread_pool)
             await run_async(self._stop_event, _Reader(reader), self.protocol, log, self.report_server_error)
 
