@@ -1,4 +1,4 @@
-"""The function bodies of other packages' files, parsed when something first reads them.
+"""The function bodies and big top-level values of other packages' files, parsed when first read.
 
 A file of an installed package is read for a few of its classes (a base class's `__init__`, a
 block's `forward`), yet the bodies of all its other functions are most of its tree: four nodes in
