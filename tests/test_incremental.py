@@ -180,6 +180,20 @@ def test_only_blank_lines_moved_are_analysed_without_parsing():
     assert summary(analyzer.update(fixed).findings) == summary(analyze(fixed, "doc.py").findings)
 
 
+def test_a_class_or_import_typed_in_a_method_is_read_as_a_fresh_analysis_reads_it():
+    """A method's body is swapped in alone unless it may hold what the file's model reads
+    outside constructions (a class, an import: looked for as words first): either way, what a
+    fresh analysis finds."""
+    text = "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.proj = nn.Linear(2, 2)\n\n    def forward(self, x):\n        return self.proj(x)\n"
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(text)
+    inner = "        class Inner(nn.Module):\n            def __init__(self):\n                super().__init__()\n                self.layers = [nn.Linear(2, 2)]\n\n"
+    for typed in (inner, "        from torch.nn import Linear as proj\n"):
+        edited = text.replace("        return self.proj(x)\n", typed + "        return self.proj(x)\n")
+        assert summary(analyzer.update(edited).findings) == summary(analyze(edited, "doc.py").findings)
+        assert summary(analyzer.update(text).findings) == summary(analyze(text, "doc.py").findings)
+
+
 def test_a_blank_line_inside_a_string_is_part_of_the_code():
     text = 'import torch\nfrom torch import nn\n\nNAME = """a\nb"""\n\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.layers = [nn.Linear(2, 2)]\n'
     analyzer = DocumentAnalyzer("doc.py")

@@ -26,6 +26,8 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # What a method may hold that the file's model reads outside constructions: imports (names),
 # classes (modules of their own), global or nonlocal statements.
 BINDS_NAMES = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.Global, ast.Nonlocal)
+# The words each of those starts with: text without them holds none (looked for in C first).
+BINDING_WORDS = re.compile(r"\b(?:import|class|global|nonlocal)\b")
 
 
 @dataclass(eq=False)
@@ -482,8 +484,10 @@ def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.Funct
     new_nodes = _positioned([new])
     # The old method's nodes are those on its lines (no other statement of the class is).
     old_nodes = [n for n in chunk.positioned if slot_from < n.lineno <= slot_to and n is not class_node]
-    if any(isinstance(n, BINDS_NAMES) for n in (*new_nodes, *old_nodes)):
-        return None
+    old_text = "".join(old_lines[slot_from - chunk.start : slot_to - chunk.start])
+    if BINDING_WORDS.search(old_text) or BINDING_WORDS.search("".join(slot)):
+        if any(isinstance(n, BINDS_NAMES) for n in (*new_nodes, *old_nodes)):
+            return None
     return index, new, new_nodes, old_nodes, slot_to, delta
 
 
