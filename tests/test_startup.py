@@ -114,3 +114,17 @@ def test_answering_initialize_imports_no_analysis():
     script = "import sys, torchwire.cli, torchwire.lsp.server; print(sorted(m for m in sys.modules if m.startswith(('torchwire.engine', 'torchwire.project', 'torchwire.rules', 'jedi', 'libcst'))))"
     (line,) = run(script, "/nonexistent")
     assert line == "['torchwire.engine', 'torchwire.engine.cached', 'torchwire.engine.findings', 'torchwire.engine.source']"
+
+
+def test_the_server_started_as_editors_start_it_skips_the_command_line(tmp_path):
+    """`python -m torchwire serve --stdio` (VS Code) goes straight to the server: the command
+    line's parser and reports are never imported."""
+    body = b'{"jsonrpc": "2.0", "method": "exit", "params": null}'
+    messages = tmp_path / "messages"
+    messages.write_bytes(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    for args in (["serve", "--stdio"], ["--stdio"]):
+        with messages.open("rb") as stream:
+            done = subprocess.run([sys.executable, "-X", "importtime", "-m", "torchwire", *args], stdin=stream, capture_output=True, text=True, timeout=60)
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+        assert "torchwire.lsp.server" in imported
+        assert not imported & {"torchwire.cli", "argparse", "torchwire.reporting"}

@@ -10,6 +10,12 @@ import sys
 if not getattr(sys.flags, "safe_path", False) and sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
+if sys.argv[1:] in ([], ["--stdio"], ["serve"], ["serve", "--stdio"]):  # how editors start it
+    from .lsp import serve  # noqa: E402  (the command line's parser and reports are not needed)
+
+    serve()
+    sys.exit(0)
+
 from .cli import main  # noqa: E402
 
 sys.exit(main(default_command="serve"))

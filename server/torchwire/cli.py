@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import gc
 import json
 import sys
 import tokenize
@@ -540,17 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve() -> int:
-    # The server's imports (lsprotocol's 570 classes, pygls) make objects that live as long as
-    # the process: a full collection among them only scans them (30-40 ms of a 350 ms start).
-    # The younger collections go on: they free the classes attrs replaces (9 MB). Frozen,
-    # later collections skip what the imports made.
-    thresholds = gc.get_threshold()
-    gc.set_threshold(thresholds[0], thresholds[1], 10**9)
-    try:
-        from .lsp.server import serve
-    finally:
-        gc.freeze()
-        gc.set_threshold(*thresholds)
+    from .lsp import serve
+
     serve()
     return EXIT_CLEAN
 
