@@ -4,18 +4,21 @@
 import os
 import sys
 
-# `python -m` puts the current folder first on the search path, and an editor starts the server
-# in the user's workspace: its `tokenize.py` or `json/` would be imported in place of Python's
-# own, and run (torchwire never runs the code it reads). This package is already imported.
-if not getattr(sys.flags, "safe_path", False) and sys.path and sys.path[0] in ("", os.getcwd()):
-    del sys.path[0]
 
-if sys.argv[1:] in ([], ["--stdio"], ["serve"], ["serve", "--stdio"]):  # how editors start it
-    from .lsp import serve  # noqa: E402  (the command line's parser and reports are not needed)
+def _run() -> int:
+    # `python -m` puts the current folder first on the search path, and an editor starts the
+    # server in the user's workspace: its `tokenize.py` or `json/` would be imported in place of
+    # Python's own, and run (torchwire never runs the code it reads). This package is imported.
+    if not getattr(sys.flags, "safe_path", False) and sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
+    if sys.argv[1:] in ([], ["--stdio"], ["serve"], ["serve", "--stdio"]):  # how editors start it
+        from .lsp import serve  # the command line's parser and reports are not needed
 
-    serve()
-    sys.exit(0)
+        serve()
+        return 0
+    from .cli import main
 
-from .cli import main  # noqa: E402
+    return main(default_command="serve")
 
-sys.exit(main(default_command="serve"))
+
+sys.exit(_run())

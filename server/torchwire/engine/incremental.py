@@ -154,6 +154,7 @@ class DocumentAnalyzer:
         self.text: str | None = None  # the last text that parsed
         self.chunks: list[Chunk] = []
         self.doc: Document | None = None
+        self._not_moved: tuple[str, tuple[int, int, int, int]] | None = None  # see update_if_moved
 
     # ------------------------------------------------------------------ public
 
@@ -165,12 +166,14 @@ class DocumentAnalyzer:
 
     def update(self, text: str) -> Analysis:
         source = SourceText(text, self.path)
+        checked, self._not_moved = self._not_moved, None
         if not uses_torch(text):
             self.text, self.chunks, self.doc = None, [], None
             return Analysis(source, None, None, [])
         if self.text is None or not self.chunks:
             return self._full(text, source)
-        return self._incremental(text, source)
+        # update_if_moved just looked at this text: not a move, and where it differs.
+        return self._incremental(text, source, checked[1] if checked is not None and checked[0] is text else None)
 
     # ------------------------------------------------------------------ whole text
 
@@ -190,7 +193,10 @@ class DocumentAnalyzer:
         blank lines were typed or removed. None otherwise, and nothing changed."""
         if self.text is None or not self.chunks or not uses_torch(text):
             return None
-        return self._moved(text, SourceText(text, self.path), *self._unchanged_ends(text))
+        ends = self._unchanged_ends(text)
+        moved = self._moved(text, SourceText(text, self.path), *ends)
+        self._not_moved = (text, ends) if moved is None else None  # for update(text), next
+        return moved
 
     def _unchanged_ends(self, text: str) -> tuple[int, int, int, int]:
         """The chunks unchanged at the start (how many, and where the rest begins in `text`)
@@ -222,12 +228,15 @@ class DocumentAnalyzer:
             return self._adopt(text, source, tree, set(), same_code=True)
         return None
 
-    def _incremental(self, text: str, source: SourceText) -> Analysis:
+    def _incremental(self, text: str, source: SourceText, not_moved: tuple[int, int, int, int] | None = None) -> Analysis:
         old = self.chunks
-        head, offset, tail, back = self._unchanged_ends(text)
-        moved = self._moved(text, source, head, offset, tail, back)
-        if moved is not None:
-            return moved
+        if not_moved is not None:
+            head, offset, tail, back = not_moved
+        else:
+            head, offset, tail, back = self._unchanged_ends(text)
+            moved = self._moved(text, source, head, offset, tail, back)
+            if moved is not None:
+                return moved
         edited = self._edited_method(text, source, head, len(old) - tail)
         if edited is not None:
             return edited

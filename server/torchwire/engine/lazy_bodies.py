@@ -121,12 +121,12 @@ def _body_text(source: SourceText, fn: ast.FunctionDef | ast.AsyncFunctionDef) -
 
 def _functions(body: list[ast.stmt], in_class: bool = False):
     for stmt in body:
-        if type(stmt) in _LAZY:
+        if type(stmt) in (ast.FunctionDef, ast.AsyncFunctionDef):
             yield stmt
         elif isinstance(stmt, ast.ClassDef) and not in_class:
             yield from _functions(stmt.body, in_class=True)
-        elif isinstance(stmt, (ast.If, ast.Try, ast.With)) and not in_class:
-            for block in (stmt.body, getattr(stmt, "orelse", []), getattr(stmt, "finalbody", []), *[h.body for h in getattr(stmt, "handlers", [])]):
+        elif not in_class:
+            for block in _blocks(stmt):
                 yield from _functions(block)
 
 
@@ -134,9 +134,16 @@ def _assignments(body: list[ast.stmt]):
     for stmt in body:
         if type(stmt) in (ast.Assign, ast.AnnAssign):
             yield stmt
-        elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
-            for block in (stmt.body, getattr(stmt, "orelse", []), getattr(stmt, "finalbody", []), *[h.body for h in getattr(stmt, "handlers", [])]):
+        else:
+            for block in _blocks(stmt):
                 yield from _assignments(block)
+
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The bodies of an `if`, `try` or `with` (still the top level, for names); none of others."""
+    if not isinstance(stmt, (ast.If, ast.Try, ast.With)):
+        return []
+    return [stmt.body, getattr(stmt, "orelse", []), getattr(stmt, "finalbody", []), *[h.body for h in getattr(stmt, "handlers", [])]]
 
 
 def _parse_again(node: ast.stmt, source: SourceText) -> ast.stmt | None:
