@@ -11,9 +11,11 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from torchwire.config import Config
 from torchwire.engine.analysis import analyze
 from torchwire.engine.incremental import DocumentAnalyzer
 from torchwire.engine.source import Position
@@ -299,6 +301,18 @@ def test_edits_inside_methods_match_a_fresh_analysis(typed, hover_first):
         assert hovers(analysis) == hovers(analyze(text, "doc.py"))
 
 
+@pytest.mark.parametrize("edited", ["        return self.xproj(h)", "        self.proj = h\n        return h"])
+def test_a_read_typed_away_in_one_class_is_missed_by_the_others(edited):
+    """`self.proj` read in one class's forward keeps another class's unused `self.proj` quiet
+    (TW302: a name read anywhere in the file); typed into another name, or into an assignment
+    whose words are the same, that class is checked again, as a fresh analysis checks it."""
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(HIERARCHY)
+    text = HIERARCHY.replace("        return self.proj(h)", edited, 1)
+    assert summary(analyzer.update(text).findings) == summary(analyze(text, "doc.py").findings)
+    assert "TW302" in {f.code for f in analyze(text, "doc.py").findings} - {f.code for f in analyze(HIERARCHY, "doc.py").findings}
+
+
 def test_typing_in_forward_keeps_what_the_classes_built():
     analyzer = DocumentAnalyzer("doc.py")
     analyzer.update(COMBINED)
@@ -379,6 +393,33 @@ def test_a_replaced_analyzer_is_freed_at_once():
     finally:
         if collecting:
             gc.enable()
+
+
+def test_a_renewed_analyzer_analyses_the_last_parse_again_without_parsing(monkeypatch):
+    """New settings or newly resolved imports: the server renews the document's analyzer, which
+    analyses the trees it was given (their lines moved by earlier edits) as a fresh analysis of
+    the same text would, with the new settings, and parses only once the text changes."""
+    import torchwire.engine.incremental as incremental
+
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(COMBINED)
+    edited = COMBINED.replace("            layer(x)\n", "\n\n            layer(x)\n", 1)
+    analyzer.update(edited)
+    without_tw101 = Config(ignore=["TW101"])
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(incremental, "parse_module", no_parse)
+        renewed = analyzer.renewed(without_tw101)
+        findings = renewed.update(edited).findings
+    assert summary(findings) == summary(analyze(edited, "doc.py", without_tw101).findings)
+    assert "TW101" in {f.code for f in analyzer.update(edited).findings} - {f.code for f in findings}
+    fixed = edited.replace("layer(x)", "x = layer(x)", 1)
+    assert summary(renewed.update(fixed).findings) == summary(analyze(fixed, "doc.py", without_tw101).findings)
+    other = analyzer.renewed(without_tw101)  # a text that changed meanwhile is parsed
+    assert summary(other.update(fixed).findings) == summary(analyze(fixed, "doc.py", without_tw101).findings)
 
 
 def test_a_method_indented_apart_from_its_class_is_a_syntax_error():

@@ -18,7 +18,7 @@ from ..config import Config
 from .analysis import Analysis, Document, RuleContext, parse_module, run_rules, sort_findings, syntax_error_finding, uses_torch
 from .cached import cached_property
 from .findings import Finding
-from .model import FileContext, statement_lines
+from .model import FileContext, names_read_in, statement_lines
 from .values import was_reached
 from .source import Position, Range, SourceText, _split_lines_like_ast
 
@@ -164,6 +164,16 @@ class DocumentAnalyzer:
         if self.doc is not None and self.doc.file is not None:
             self.doc.file.dispose()
 
+    def renewed(self, config: Config, resolver=None) -> DocumentAnalyzer:
+        """A fresh analyzer (new settings, newly resolved imports) that keeps this one's parse:
+        its first update of the same text analyses the trees again without parsing them (a
+        fifth of a big file's analysis, on every pass of the background that finds classes)."""
+        fresh = DocumentAnalyzer(self.path, config, resolver)
+        if self.text is not None and self.chunks:
+            fresh.text = self.text
+            fresh.chunks = [Chunk(c.text, c.start, c.stmts, c.defines) for c in self.chunks]
+        return fresh
+
     def update(self, text: str) -> Analysis:
         source = SourceText(text, self.path)
         checked, self._not_moved = self._not_moved, None
@@ -172,6 +182,11 @@ class DocumentAnalyzer:
             return Analysis(source, None, None, [])
         if self.text is None or not self.chunks:
             return self._full(text, source)
+        if self.doc is None:  # renewed: nothing analysed yet
+            if text != self.text:
+                return self._full(text, source)
+            tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+            return self._adopt(text, source, tree, dirty=set(range(len(self.chunks))))
         # update_if_moved just looked at this text: not a move, and where it differs.
         return self._incremental(text, source, checked[1] if checked is not None and checked[0] is text else None)
 
@@ -274,6 +289,8 @@ class DocumentAnalyzer:
         # Names the edited code stopped (or started) mentioning: a chunk whose findings depend on
         # whether anything else reads them (TW302's "nothing uses self.norm") is checked again.
         mentions = set().union(*(c.uses for c in old[first:last])) ^ set().union(*(c.uses for c in new_chunks))
+        if not same_code:  # and the names it still mentions but no longer reads, or now reads (`self.proj(h)` -> `self.proj = h`)
+            mentions |= _read_in(old[first:last]) ^ _read_in(new_chunks)
         self.chunks = [*old[:first], *new_chunks, *old[last:]]
         dirty = set(range(first, first + len(new_chunks)))
         dirty |= self._dependents(changed_names, dirty)
@@ -321,7 +338,7 @@ class DocumentAnalyzer:
         _shift_all(old[last:], delta)
         dirty = {first}
         dirty |= self._dependents(set(chunk.defines), dirty)
-        mentions = old_uses ^ chunk.uses
+        mentions = (old_uses ^ chunk.uses) | (names_read_in(old_nodes) ^ names_read_in(new_nodes))
         dirty |= {i for i, c in enumerate(self.chunks) if i not in dirty and c.uses & mentions}
         tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
         return self._adopt(text, source, tree, dirty, edited=class_node)
@@ -446,6 +463,10 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
+
+
+def _read_in(chunks: list[Chunk]) -> set[str]:
+    return names_read_in(node for c in chunks for stmt in c.stmts for node in ast.walk(stmt))
 
 
 def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, list[ast.AST], list[ast.AST], int, int] | None:

@@ -36,6 +36,19 @@ KNOWN_MODULE_BASES = {
 HOOK_SETUP = re.compile(r"register_\w*hook\w*\s*\(|Hooks?\s*\(|\b_can_record_outputs\b")
 
 
+def names_read_in(nodes) -> set[str]:
+    """The names and attributes these nodes read, and the dotted parts of their strings."""
+    names: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
+            names.update(node.value.split("."))
+    return names
+
+
 class _WordsOf:
     """`word in words`, for the words of a text, each looked for once."""
 
@@ -556,15 +569,7 @@ class FileContext:
             # holding the GIL and 1 MB). A superset: it can keep TW302 quiet about an attribute
             # that file only assigns, never make it report one.
             return _WordsOf(self.source)
-        names: set[str] = set()
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Store):
-                names.add(node.attr)
-            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
-                names.update(node.value.split("."))
-        return names
+        return names_read_in(ast.walk(self.tree))
 
     @property
     def module_classes(self) -> list[ModuleClass]:

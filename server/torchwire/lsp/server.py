@@ -288,7 +288,7 @@ async def analysis_for(ls: TorchwireServer, uri: str) -> Analysis | None:
             return entry.analysis
         replaced = None
         if entry.generation != generation:  # new settings or newly resolved imports: start afresh
-            replaced, entry.analyzer = entry.analyzer, _analyzer(ls, uri)
+            replaced, entry.analyzer = entry.analyzer, _analyzer(ls, uri, entry.analyzer)
         analyzer = entry.analyzer
 
         def analyse() -> Analysis:
@@ -322,13 +322,16 @@ def _moved_here(entry: OpenDocument, text: str) -> Analysis | None:
         entry.busy.release()
 
 
-def _analyzer(ls: TorchwireServer, uri: str) -> DocumentAnalyzer:
-    """A fresh analyzer: imported classes come from the project's cache, never waiting on jedi."""
+def _analyzer(ls: TorchwireServer, uri: str, replacing: DocumentAnalyzer | None = None) -> DocumentAnalyzer:
+    """A fresh analyzer (keeping the parse of the one it replaces): imported classes come from
+    the project's cache, never waiting on jedi."""
     from ..engine.incremental import DocumentAnalyzer
 
     _open_project(ls)  # a client that opens documents before it says `initialized`
     project = ls.state.project
     resolver = project.resolver(blocking=False) if project is not None else None
+    if replacing is not None:
+        return replacing.renewed(_config_for(ls, uri), resolver)
     return DocumentAnalyzer(to_fs_path(uri) or uri, _config_for(ls, uri), resolver)
 
 
