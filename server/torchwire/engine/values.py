@@ -88,7 +88,7 @@ class _UidCounter:
 new_uid = _UidCounter()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Entry:
     """One element of a sequence or container: a value, repeated `count` times.
 
@@ -104,7 +104,7 @@ class Entry:
     condition: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class SeqVal:
     """A Python list, tuple or dict literal (or comprehension) as built in the code."""
 
@@ -180,7 +180,7 @@ def was_reached(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return getattr(fn, "torchwire_reached", False)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ParamVal:
     """An `nn.Parameter` (or a tensor) with a shape, as far as known."""
 
@@ -190,11 +190,11 @@ class ParamVal:
 
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class BufferVal(ParamVal):
     """`nn.Buffer(t)`: a tensor that becomes a buffer when stored on a module."""
 
-@dataclass
+@dataclass(slots=True)
 class Slot:
     """A named member of a module (parameter, buffer or child), maybe under a condition.
 
@@ -281,7 +281,7 @@ class ModuleVal:
         return result
 
 
-@dataclass
+@dataclass(slots=True)
 class Members:
     """What a module registers: parameters, buffers and child modules, in order."""
 

@@ -574,7 +574,26 @@ async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
             gc.collect()  # what the analyses made since the last freeze: a few ms
         else:
             continue
+        _return_freed_memory()
         await asyncio.sleep(GC_PERIOD)  # not back to back
+
+
+def _return_freed_memory() -> None:
+    """What the collections freed goes back to the system where C's allocator keeps it
+    otherwise (glibc: the tails of its heaps; 4 MB of qwen3_omni_moe's first analyses)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim
+    except (ImportError, OSError, AttributeError):  # not glibc
+        return None
 
 
 def _load_fixes() -> None:
