@@ -121,16 +121,16 @@ def test_a_helper_remembered_for_one_argument_answers_only_that_argument(tmp_pat
 
 
 def _function_dumps(tree) -> list[str]:
-    """The file's functions and assignments, whole (reading each dropped field parses it)."""
+    """The file's classes, functions and assignments, whole (reading each dropped field parses it)."""
     import ast
 
-    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign, ast.AnnAssign)
+    kinds = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign, ast.AnnAssign)
     return [ast.dump(n, include_attributes=True) for n in ast.walk(tree) if isinstance(n, kinds)]
 
 
 def test_bodies_parsed_again_when_read_are_the_files_own(monkeypatch):
-    """A package file's function bodies and big top-level values are dropped once its model is
-    made and parsed again when read: the same nodes at the same lines and columns as in the
+    """A package file's class and function bodies and big top-level values are dropped once its
+    model is made and parsed again when read (a class's methods with their bodies dropped): the same nodes at the same lines and columns as in the
     whole file, for the packages users have (decorators, async, nested functions, tables of
     names, values in an `if`, non-ASCII, CRLF line ends)."""
     import ast
@@ -145,6 +145,7 @@ def test_bodies_parsed_again_when_read_are_the_files_own(monkeypatch):
     texts = [p.read_text(encoding="utf-8") for p in files]
     texts.append('TABLE = dict(\n    [\n        ("é", "😀"),  # ü\n        ("b", 2),\n    ]\n)\nif x:\n    OTHER: dict = {\n        1: 2,\n        3: 4,\n        5: 6,\n    }\n'.replace("\n", "\r\n"))
     texts.append('import torch\n\n\nclass M:\n    @property\n    def é(self):\n        """ü"""\n        x = "😀"\n        return x\n\n    async def run(self):\n        async with a:\n            await b\n        return 1\n\ndef f(a,\n      b):\n    def g():\n        return a\n    return g\n'.replace("\n", "\r\n"))
+    texts.append(TRICKY)  # classes in an `if`, a class's docstring and strings that read as code
     from torchwire.engine import lazy_bodies
 
     parsed = []
@@ -157,8 +158,12 @@ def test_bodies_parsed_again_when_read_are_the_files_own(monkeypatch):
         assert drop_bodies(tree, SourceText(text, "f.py")) > 0
         assert _function_dumps(tree) == expected  # reading every body parses it again
         assert parsed and len(text) not in parsed  # each from its own lines, never the whole file
-        kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign, ast.AnnAssign)
+        kinds = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign, ast.AnnAssign)
         assert all(type(n) in kinds for n in ast.walk(tree) if isinstance(n, kinds))
+        # The tree kept while its file is read again: what was parsed again stays.
+        parsed.clear()
+        assert drop_bodies(tree, SourceText(text, "f.py")) == 0
+        assert _function_dumps(tree) == expected and not parsed
 
 
 TRICKY = '''\

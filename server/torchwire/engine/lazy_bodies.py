@@ -24,6 +24,7 @@ from .source import Position, Range, SourceText
 MIN_LINES = 4  # shorter bodies are not worth a second parse
 # A function that defines a class keeps its body: the file's model holds the class's node.
 DEFINES_CLASS = re.compile(r"^\s*class\s", re.MULTILINE)
+DROPPED_MARK = "torchwire_dropped"  # on a module whose bodies were dropped
 _lock = threading.Lock()  # two analyses may read one package file's function at once
 
 
@@ -45,6 +46,8 @@ def _materialize(node: ast.AST, name: str):
             found = _parse_again(node, lazy.source)
             values[name] = getattr(found, name) if found is not None else _EMPTY[name](node)
             node.__class__ = _PLAIN[type(node)]
+            if isinstance(node, ast.ClassDef):  # its methods' bodies wait in turn
+                _drop_function_bodies(values[name], lazy, in_class=True)
         return values[name]
 
 
@@ -70,6 +73,10 @@ class AsyncFunctionDef(ast.AsyncFunctionDef):
     body = _lazy_field("body")
 
 
+class ClassDef(ast.ClassDef):
+    body = _lazy_field("body")
+
+
 class Assign(ast.Assign):
     value = _lazy_field("value")
 
@@ -78,30 +85,44 @@ class AnnAssign(ast.AnnAssign):
     value = _lazy_field("value")
 
 
-_LAZY = {ast.FunctionDef: FunctionDef, ast.AsyncFunctionDef: AsyncFunctionDef, ast.Assign: Assign, ast.AnnAssign: AnnAssign}
+_LAZY = {ast.FunctionDef: FunctionDef, ast.AsyncFunctionDef: AsyncFunctionDef, ast.ClassDef: ClassDef, ast.Assign: Assign, ast.AnnAssign: AnnAssign}
 _PLAIN = {lazy: plain for plain, lazy in _LAZY.items()}
-_DROPPED = {FunctionDef: "body", AsyncFunctionDef: "body", Assign: "value", AnnAssign: "value"}
+_DROPPED = {FunctionDef: "body", AsyncFunctionDef: "body", ClassDef: "body", Assign: "value", AnnAssign: "value"}
 # Never seen (the whole file holds the node): what a field reads as if it were not found.
 _EMPTY = {"body": lambda node: [], "value": lambda node: ast.copy_location(ast.Constant(None), node)}
 
 
 def drop_bodies(tree: ast.Module, source: SourceText) -> int:
-    """Drops the bodies of the module's functions and of its classes' methods, and the values
-    of its assignments (at its top level, or in its top-level `if`, `try` and `with` blocks);
-    returns how many."""
+    """Drops the bodies of the module's classes and functions, and the values of its
+    assignments (at its top level, or in its top-level `if`, `try` and `with` blocks); returns
+    how many. A class's body, once read, comes with its methods' bodies dropped. A tree
+    dropped before (kept while its file was read again) keeps what was read of it since
+    (PreTrainedModel's body: 20 ms to parse again)."""
+    if tree.__dict__.get(DROPPED_MARK):
+        return 0
+    setattr(tree, DROPPED_MARK, True)
     lazy = _Lazy(source)
     dropped = 0
-    for fn in _functions(tree.body):
+    for node in _classes_and_assignments(tree.body):
+        if isinstance(node, ast.ClassDef):
+            if node.end_lineno is not None and node.end_lineno - node.lineno >= MIN_LINES:
+                _drop(node, lazy)
+                dropped += 1
+        elif node.value is not None and node.end_lineno is not None and node.end_lineno - node.lineno >= MIN_LINES:
+            _drop(node, lazy)
+            dropped += 1
+    return dropped + _drop_function_bodies(tree.body, lazy)
+
+
+def _drop_function_bodies(body: list[ast.stmt], lazy: _Lazy, in_class: bool = False) -> int:
+    dropped = 0
+    for fn in _functions(body, in_class):
         if fn.end_lineno is None or fn.end_lineno - fn.lineno < MIN_LINES:
             continue
-        if DEFINES_CLASS.search(_body_text(source, fn)):
+        if DEFINES_CLASS.search(_body_text(lazy.source, fn)):
             continue
         _drop(fn, lazy)
         dropped += 1
-    for assign in _assignments(tree.body):
-        if assign.value is not None and assign.end_lineno is not None and assign.end_lineno - assign.lineno >= MIN_LINES:
-            _drop(assign, lazy)
-            dropped += 1
     return dropped
 
 
@@ -123,20 +144,20 @@ def _functions(body: list[ast.stmt], in_class: bool = False):
     for stmt in body:
         if type(stmt) in (ast.FunctionDef, ast.AsyncFunctionDef):
             yield stmt
-        elif isinstance(stmt, ast.ClassDef) and not in_class:
+        elif isinstance(stmt, ast.ClassDef) and not in_class and "torchwire_lazy" not in stmt.__dict__:
             yield from _functions(stmt.body, in_class=True)
         elif not in_class:
             for block in _blocks(stmt):
                 yield from _functions(block)
 
 
-def _assignments(body: list[ast.stmt]):
+def _classes_and_assignments(body: list[ast.stmt]):
     for stmt in body:
-        if type(stmt) in (ast.Assign, ast.AnnAssign):
+        if type(stmt) in (ast.ClassDef, ast.Assign, ast.AnnAssign):
             yield stmt
         else:
             for block in _blocks(stmt):
-                yield from _assignments(block)
+                yield from _classes_and_assignments(block)
 
 
 def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
