@@ -344,3 +344,20 @@ def test_a_closed_unsaved_document_no_longer_counts_as_reading_a_submodule(tmp_p
         assert pull(model) == ["TW302"]
     finally:
         server.close()
+
+
+def test_the_background_waits_while_the_user_types():
+    """The background's pause (in its worker thread) returns at once when the editor is quiet,
+    and waits while a change came in less than TYPING_GAP ago, never longer than its bound."""
+    from types import SimpleNamespace
+
+    import torchwire.lsp.server as server
+
+    ls = SimpleNamespace(state=server.State())
+    started = time.monotonic()
+    server._editor_first(ls)
+    assert time.monotonic() - started < server.TYPING_GAP  # nobody typed
+    ls.state.last_change = time.monotonic()
+    started = time.monotonic()
+    server._editor_first(ls)
+    assert server.TYPING_GAP <= time.monotonic() - started < server.BACKGROUND_WAIT_MAX

@@ -281,6 +281,7 @@ class Project:
                 self._thread.background = False
 
     def _resolve_pending(self) -> bool:
+        self.pause()  # the editor first: the pass starts as the first diagnostics go out
         self.layouts.entries  # the environment's search path, asked once
         stars, self.pending_stars = set(self.pending_stars), set()
         found = False
@@ -291,6 +292,7 @@ class Project:
                     found = found or self._star_files[key] is not None
         keys, self.pending = set(self.pending), set()
         for key in keys:
+            self.pause()
             with self._lock:
                 if key not in self._lookups:
                     self._lookups[key] = self._locate(*key)

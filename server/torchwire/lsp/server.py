@@ -61,6 +61,7 @@ GC_FULL_IDLE = 10.0  # seconds without a message from the client before the froz
 SCAN_PAUSE = 0.002  # seconds between two files of the scan, for the keystroke path
 BACKGROUND_WAIT = 0.002  # seconds between two looks of the background at the editor's analyses
 BACKGROUND_WAIT_MAX = 0.5  # seconds it waits for them at one point at most (a bound, never a hang)
+TYPING_GAP = 0.05  # seconds since the last change under which the user is still typing: the background waits
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
     Severity.WARNING: types.DiagnosticSeverity.Warning,
@@ -690,8 +691,12 @@ async def initialized(ls: TorchwireServer, params: types.InitializedParams) -> N
 
     def scan() -> None:
         # One file at a time with a pause between: the GIL goes back to the event loop and the
-        # analyses of what the user types.
-        project.scan_reads(list(discover([project.root])), pause=lambda: time.sleep(SCAN_PAUSE))
+        # analyses of what the user types (and waits while the user types on).
+        def pause() -> None:
+            _editor_first(ls)
+            time.sleep(SCAN_PAUSE)
+
+        project.scan_reads(list(discover([project.root])), pause=pause)
 
     try:
         await _when_idle(ls, scan)
@@ -741,12 +746,15 @@ def _new_project(ls: TorchwireServer):
 
 def _editor_first(ls: TorchwireServer) -> None:
     """The background's pause (in its worker thread): while an analysis of an open document
-    runs or waits, or a hover is answered (from what is known: neither waits for the
-    background's lock), the background waits, rather than take half of the GIL from them."""
+    runs or waits, a hover is answered (from what is known: neither waits for the background's
+    lock), or the user is typing (the next change is near: blank lines typed are analysed on
+    the event loop, and waited 3-10 ms for a piece of a package file to parse), the background
+    waits, rather than take half of the GIL from them."""
     deadline = time.monotonic() + BACKGROUND_WAIT_MAX
-    while time.monotonic() < deadline:
+    while (now := time.monotonic()) < deadline:
         try:
-            if not _analysing(ls) and not any(e.asking for e in ls.state.documents.values()):
+            if (not _analysing(ls) and not any(e.asking for e in ls.state.documents.values())
+                    and now - ls.state.last_change >= TYPING_GAP):
                 return
         except RuntimeError:  # the documents changed while read: look again
             pass
