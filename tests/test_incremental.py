@@ -87,10 +87,16 @@ def edit_sequences(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(edit_sequences())
-def test_incremental_matches_fresh_analysis(versions):
+@given(edit_sequences(), st.lists(st.booleans(), min_size=7, max_size=7))
+def test_incremental_matches_fresh_analysis(versions, renewals):
+    """Whatever the edits, and wherever the server renews the analyzer between them (newly
+    resolved imports: the last parse analysed again), the findings of a fresh analysis."""
     analyzer = DocumentAnalyzer("doc.py")
-    for text in versions:
+    for text, renew in zip(versions, renewals):
+        last = analyzer.text  # the last text that parsed
+        if renew and last is not None:
+            analyzer = analyzer.renewed(analyzer.config)
+            assert summary(analyzer.update(last).findings) == summary(analyze(last, "doc.py").findings)
         incremental = analyzer.update(text)
         lines = text.split("\n") if text else [""]
         for finding in incremental.findings:
