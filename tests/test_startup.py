@@ -128,3 +128,17 @@ def test_the_server_started_as_editors_start_it_skips_the_command_line(tmp_path)
         imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
         assert "torchwire.lsp.server" in imported
         assert not imported & {"torchwire.cli", "argparse", "torchwire.reporting"}
+
+
+def test_the_sources_attrs_generates_are_not_kept(cache):
+    """attrs keeps the source of each method it writes in linecache (1.6 MB for lsprotocol):
+    the server drops them once its imports are done, and cattrs' as it writes more."""
+    script = (
+        "import linecache, torchwire.lsp.server\n"
+        "from torchwire.lsp.generated_code import GENERATED_SOURCES, forget_generated_sources\n"
+        "print(sum(n.startswith('<attrs generated') for n in linecache.cache))\n"
+        "forget_generated_sources()\n"
+        "print(sum(n.startswith(GENERATED_SOURCES) for n in linecache.cache))\n"
+    )
+    before, after = run(script, cache)
+    assert int(before) > 500 and int(after) == 0  # lsprotocol's classes, then none

@@ -12,7 +12,10 @@ def serve() -> None:
     thresholds = gc.get_threshold()
     gc.set_threshold(thresholds[0], thresholds[1], 10**9)
     try:
+        from .generated_code import forget_generated_sources
         from .server import serve as run
+
+        forget_generated_sources()
     finally:
         gc.freeze()
         gc.set_threshold(*thresholds)

@@ -118,3 +118,16 @@ def cached(module_name: str, builtin: str = "compile"):
         else:
             setattr(module, builtin, shadowed)
         code.save()
+
+
+GENERATED_SOURCES = ("<attrs generated", "<cattrs generated")  # how attrs and cattrs name them
+
+
+def forget_generated_sources() -> None:
+    """attrs and cattrs put the source of every method they generate in `linecache`, for a
+    debugger to step through (lsprotocol's: 1.6 MB, kept for the whole session). A traceback
+    through one then shows no source line; nothing else reads them."""
+    import linecache
+
+    for name in [n for n in linecache.cache if n.startswith(GENERATED_SOURCES)]:
+        linecache.cache.pop(name, None)

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .generated_code import cached, cached_from_now_on
+from .generated_code import cached, cached_from_now_on, forget_generated_sources
 
 with cached("attr._make"):  # lsprotocol's classes (and pygls'), built by attrs: 40% of the start-up
     from lsprotocol import types
@@ -575,6 +575,7 @@ async def _collect_garbage_when_idle(ls: TorchwireServer) -> None:
             gc.collect()  # what the analyses made since the last freeze: a few ms
         else:
             continue
+        forget_generated_sources()  # cattrs', written as message types are first seen
         _return_freed_memory()
         await asyncio.sleep(GC_PERIOD)  # not back to back
 
