@@ -1,11 +1,13 @@
-"""The function bodies and big top-level values of other packages' files, parsed when first read.
+"""The class and function bodies and big top-level values of other packages' files, parsed when
+first read.
 
 A file of an installed package is read for a few of its classes (a base class's `__init__`, a
 block's `forward`), yet the bodies of all its other functions are most of its tree: four nodes in
 five of the files transformers' models import, held for the whole session. Here they are
 dropped once the file's model is made and parsed again, alone, the first time anything reads
 `.body`: the node stays the same FunctionDef, with the same statements at the same positions as
-a parse of the whole file gives.
+a parse of the whole file gives. So do the bodies of its classes (most of modeling_outputs.py's
+dataclasses are never used): a class's body, once read, comes with its methods' bodies dropped.
 
 The values of its big top-level assignments go the same way: transformers' tables of model
 names (`MODEL_MAPPING_NAMES = OrderedDict([...])`) are 95% of modeling_auto.py's tree, read in
