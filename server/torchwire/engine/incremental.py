@@ -185,7 +185,7 @@ class DocumentAnalyzer:
         if self.doc is None:  # renewed: nothing analysed yet
             if text != self.text:
                 return self._full(text, source)
-            tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+            tree = self._whole_tree()
             return self._adopt(text, source, tree, dirty=set(range(len(self.chunks))))
         # update_if_moved just looked at this text: not a move, and where it differs.
         return self._incremental(text, source, checked[1] if checked is not None and checked[0] is text else None)
@@ -239,7 +239,7 @@ class DocumentAnalyzer:
         if self._moved_by_blank_lines(text, head, len(old) - tail):
             # Blank lines typed or removed (Enter, a line cleared): the same code, so every chunk
             # keeps its tree and findings, moved line by line; nothing is parsed or analysed.
-            tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+            tree = self._whole_tree()
             return self._adopt(text, source, tree, set(), same_code=True)
         return None
 
@@ -295,7 +295,7 @@ class DocumentAnalyzer:
         dirty = set(range(first, first + len(new_chunks)))
         dirty |= self._dependents(changed_names, dirty)
         dirty |= {i for i, chunk in enumerate(self.chunks) if i not in dirty and chunk.uses & mentions}
-        tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+        tree = self._whole_tree()
         return self._adopt(text, source, tree, dirty)
 
     def _edited_method(self, text: str, source: SourceText, first: int, last: int) -> Analysis | None:
@@ -340,7 +340,7 @@ class DocumentAnalyzer:
         dirty |= self._dependents(set(chunk.defines), dirty)
         mentions = (old_uses ^ chunk.uses) | (names_read_in(old_nodes) ^ names_read_in(new_nodes))
         dirty |= {i for i, c in enumerate(self.chunks) if i not in dirty and c.uses & mentions}
-        tree = ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+        tree = self._whole_tree()
         return self._adopt(text, source, tree, dirty, edited=class_node)
 
     def _moved_by_blank_lines(self, text: str, first: int, last: int) -> bool:
@@ -443,6 +443,10 @@ class DocumentAnalyzer:
                 owner.findings.append(finding)
         return self._analysis(source)
 
+    def _whole_tree(self) -> ast.Module:
+        """The module of the chunks' statements, as they now stand."""
+        return ast.Module(body=[s for c in self.chunks for s in c.stmts], type_ignores=[])
+
     def _analysis(self, source: SourceText) -> Analysis:
         findings = sort_findings(f for c in self.chunks for f in (c.findings or []))
         doc = self.doc
@@ -466,7 +470,7 @@ class DocumentAnalyzer:
 
 
 def _read_in(chunks: list[Chunk]) -> set[str]:
-    return names_read_in(node for c in chunks for stmt in c.stmts for node in ast.walk(stmt))
+    return names_read_in(node for c in chunks for node in c.positioned)  # names carry positions
 
 
 def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, list[ast.AST], list[ast.AST], int, int] | None:

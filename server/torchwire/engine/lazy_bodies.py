@@ -29,6 +29,7 @@ PIECES_FROM = 100  # lines of a class's body parsed again a few at a time (a key
 # A function that defines a class keeps its body: the file's model holds the class's node.
 DEFINES_CLASS = re.compile(r"^\s*class\s", re.MULTILINE)
 DROPPED_MARK = "torchwire_dropped"  # on a module whose bodies were dropped
+LAZY_KEY = "torchwire_lazy"  # on a node whose field was dropped: where to parse it from
 _lock = threading.Lock()  # two analyses may read one package file's function at once
 
 
@@ -45,7 +46,7 @@ def _materialize(node: ast.AST, name: str):
     """The dropped field `name` of `node` (`body`, `value`), parsed again from the file's text."""
     with _lock:
         values = node.__dict__
-        lazy = values.pop("torchwire_lazy", None)
+        lazy = values.pop(LAZY_KEY, None)
         if lazy is not None:
             found = _parse_again(node, lazy.source)
             values[name] = getattr(found, name) if found is not None else _EMPTY[name](node)
@@ -61,7 +62,7 @@ def _lazy_field(name: str) -> property:
 
     def set_(self, value) -> None:
         with _lock:
-            self.__dict__.pop("torchwire_lazy", None)
+            self.__dict__.pop(LAZY_KEY, None)
             self.__dict__[name] = value
             self.__class__ = _PLAIN[type(self)]
 
@@ -108,11 +109,7 @@ def drop_bodies(tree: ast.Module, source: SourceText) -> int:
     lazy = _Lazy(source)
     dropped = 0
     for node in _classes_and_assignments(tree.body):
-        if isinstance(node, ast.ClassDef):
-            if node.end_lineno is not None and node.end_lineno - node.lineno >= MIN_LINES:
-                _drop(node, lazy)
-                dropped += 1
-        elif node.value is not None and node.end_lineno is not None and node.end_lineno - node.lineno >= MIN_LINES:
+        if _long(node) and (isinstance(node, ast.ClassDef) or node.value is not None):
             _drop(node, lazy)
             dropped += 1
     return dropped + _drop_function_bodies(tree.body, lazy)
@@ -121,20 +118,22 @@ def drop_bodies(tree: ast.Module, source: SourceText) -> int:
 def _drop_function_bodies(body: list[ast.stmt], lazy: _Lazy, in_class: bool = False) -> int:
     dropped = 0
     for fn in _functions(body, in_class):
-        if fn.end_lineno is None or fn.end_lineno - fn.lineno < MIN_LINES:
-            continue
-        if DEFINES_CLASS.search(_body_text(lazy.source, fn)):
+        if not _long(fn) or DEFINES_CLASS.search(_body_text(lazy.source, fn)):
             continue
         _drop(fn, lazy)
         dropped += 1
     return dropped
 
 
+def _long(node: ast.stmt) -> bool:
+    return node.end_lineno is not None and node.end_lineno - node.lineno >= MIN_LINES
+
+
 def _drop(node: ast.AST, lazy: _Lazy) -> None:
     node.__class__ = _LAZY[type(node)]
     values = node.__dict__
     values[_DROPPED[type(node)]] = None
-    values["torchwire_lazy"] = lazy
+    values[LAZY_KEY] = lazy
 
 
 def _body_text(source: SourceText, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
@@ -148,7 +147,7 @@ def _functions(body: list[ast.stmt], in_class: bool = False):
     for stmt in body:
         if type(stmt) in (ast.FunctionDef, ast.AsyncFunctionDef):
             yield stmt
-        elif isinstance(stmt, ast.ClassDef) and not in_class and "torchwire_lazy" not in stmt.__dict__:
+        elif isinstance(stmt, ast.ClassDef) and not in_class and LAZY_KEY not in stmt.__dict__:
             yield from _functions(stmt.body, in_class=True)
         elif not in_class:
             for block in _blocks(stmt):
