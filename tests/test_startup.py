@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from rpc import RawServer
 
 IMPORT_TYPES = """
 from torchwire.lsp.generated_code import cached
@@ -142,3 +143,38 @@ def test_the_sources_attrs_generates_are_not_kept(cache):
     )
     before, after = run(script, cache)
     assert int(before) > 500 and int(after) == 0  # lsprotocol's classes, then none
+
+
+OPENSSL_MAPPED = ("libssl", "libcrypto", "/_ssl.", "/_hashlib.")  # its libraries, or Python's modules of it
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process's mappings from /proc")
+def test_the_server_maps_no_openssl(tmp_path):
+    """asyncio's TLS and hashlib's OpenSSL digests go unused over stdio: a server that has
+    answered, analysed a file and published maps none of OpenSSL (5 MB of its resident set)."""
+    text = "import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(2, 2)\n"
+    server = RawServer(cwd=str(tmp_path))
+    try:
+        server.initialize(options={"debounce": 0})
+        server.send(server.notification("textDocument/didOpen", {"textDocument": {"uri": (tmp_path / "net.py").as_uri(), "languageId": "python", "version": 1, "text": text}}))
+        while server.read().get("method") != "textDocument/publishDiagnostics":
+            pass
+        maps = Path(f"/proc/{server.proc.pid}/maps").read_text()
+    finally:
+        server.close()
+    assert [name for name in OPENSSL_MAPPED if name in maps] == []
+
+
+def test_openssl_imports_as_usual_once_the_servers_imports_are_done(cache):
+    script = (
+        "import sys\n"
+        "from torchwire.lsp import without_openssl\n"
+        "with without_openssl():\n"
+        "    import asyncio.sslproto, hashlib\n"
+        "print(asyncio.sslproto.ssl, hashlib.sha256(b'').hexdigest()[:8], 'ssl' in sys.modules)\n"
+        "import ssl\n"
+        "print(ssl.OPENSSL_VERSION.split()[0])\n"
+    )
+    during, after = run(script, cache)
+    assert during == "None e3b0c442 False"
+    assert after == "OpenSSL"
