@@ -243,3 +243,39 @@ def test_a_model_is_built_one_module_per_step():
     assert [m.display for m in steps] == ["Net", "nn.Linear", "nn.ModuleList", *["Block", "nn.LayerNorm", "nn.Linear"] * 3]
     assert all(m._members is not None for m in steps)
     assert [row.name for row in named_tensors(net.root)][:4] == ["blocks.0.fc.weight", "blocks.0.fc.bias", "blocks.0.norm.weight", "blocks.0.norm.bias"]
+
+
+def test_the_hovers_computed_ahead_leave_the_analysis_model_as_it_built_it():
+    """The server computes hovers ahead on another build of the class, let go once the texts
+    are kept: the analysis's own model does not grow by every layer's parameters."""
+    from torchwire.engine.analysis import analyze
+    from torchwire.explain import member_summary
+
+    text = textwrap.dedent("""
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.norm = nn.LayerNorm(d)
+
+            def forward(self, x):
+                return x + self.norm(x)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.ModuleList([Block(8) for _ in range(3)])
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = block(x)
+                return x
+    """)
+    net, again = (next(c for c in analyze(text, "net.py").module_classes if c.name == "Net") for _ in range(2))
+    ahead = member_summary(net, "blocks", net.built_again())
+    blocks = [entry.value for entry in net.root.members.children["blocks"].value.members.entries]
+    assert [block.members.children["norm"].value._members for block in blocks[:1]] == [None]  # never expanded
+    assert ahead == member_summary(again, "blocks")  # as a hover read from the class's model
+    assert ahead.startswith("**`self.blocks`**: `nn.ModuleList`, 3 modules, 48 parameters")
+    assert member_summary(net, "blocks") is ahead

@@ -168,17 +168,18 @@ NOTES = {
 }
 
 
-def member_summary(cls: ModuleClass, attr: str) -> str | None:
+def member_summary(cls: ModuleClass, attr: str, instance: ModuleVal | None = None) -> str | None:
     """The hover of `self.<attr>` in `cls` (computed once per class: the server may have
-    asked already, while the editor was idle)."""
+    asked already, while the editor was idle), read from `instance` (another build of the
+    class, see ModuleClass.built_again) or from the class's root."""
     key = ("member", attr)
     if key not in cls.answers:
-        cls.answers[key] = _member_summary(cls, attr)
+        cls.answers[key] = _member_summary(instance or cls.root, attr)
     return cls.answers[key]
 
 
-def _member_summary(cls: ModuleClass, attr: str) -> str | None:
-    members = cls.root.members
+def _member_summary(instance: ModuleVal, attr: str) -> str | None:
+    members = instance.members
     slot = members.children.get(attr)
     if slot is not None and isinstance(slot.value, ModuleVal):
         return module_summary(f"self.{attr}", slot.value, attr, slot)

@@ -183,18 +183,28 @@ class ModuleClass:
         """An instance built with `__init__`'s defaults (symbols where there are none).
 
         Interpreting it is what records this class's observations."""
+        module, interp = self._built(observe=True)
+        self._note_plain_holders(module, interp)
+        self.assumed_configs = dict(interp.assumed)
+        return module
+
+    def built_again(self) -> ModuleVal:
+        """Another instance like `root`, recording nothing: for work that reads all of what it
+        holds and then lets it go (the hovers computed ahead: every layer's parameters, 18 MB
+        for a 10,000-line file), so that `root` stays as small as the analysis needs it."""
+        return self._built(observe=False)[0]
+
+    def _built(self, observe: bool) -> tuple[ModuleVal, Interpreter]:
         module = ModuleVal(display=self.name, qualified=self.name, node=self.node, cls=self)
         module._members = Members()
-        interp = Interpreter(self.ctx, observe=True, within=statement_lines(self.node))
+        interp = Interpreter(self.ctx, observe=observe, within=statement_lines(self.node))
         try:
             interp.run_init(self, module, [], {})
         except Budget as reason:
             module.unknown = str(reason)
         except RecursionError:
             module.unknown = "the construction is too deeply nested to follow"
-        self._note_plain_holders(module, interp)
-        self.assumed_configs = dict(interp.assumed)
-        return module
+        return module, interp
 
     def assumptions(self) -> str | None:
         """`at the defaults of LlamaConfig (config)`: what its table assumes, if anything."""

@@ -482,8 +482,11 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
             if attributes is None:
                 return  # changed: the next version warms itself
             # What the class holds, one construction per step (a model's layers), so that a
-            # keystroke waits for one step at most; then the hover texts, one per step.
-            modules = expand_modules(cls.root) if attributes else None
+            # keystroke waits for one step at most; then the hover texts, one per step. Built
+            # apart from the analysis's model of the class and let go once the texts are kept.
+            with turn():
+                instance = _safely(cls.built_again) if attributes and current() else None
+            modules = expand_modules(instance) if instance is not None else None
             while modules is not None:
                 with turn():
                     if not current():
@@ -494,7 +497,7 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
                 with turn():
                     if not current():
                         return
-                    _safely(member_summary, cls, attr)
+                    _safely(member_summary, cls, attr, instance)
 
     # At the first pause once the background is done reading the packages: each of its passes
     # that finds something replaces the analysis, and what was computed ahead for the last one
