@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import bisect
+import itertools
 from typing import Iterator
 
 from ..engine import shapes as SH
@@ -133,6 +135,34 @@ class Router(nn.Module):
             """
 import torch.nn as nn
 
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 30))
+
+    def forward(self, x):
+        return self.net(x)
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = Stem()
+        self.net = nn.Sequential(nn.Linear(30, 20), nn.ReLU(), nn.Linear(30, 10))
+
+    def forward(self, x):
+        return self.net(self.stem(x))
+""",
+            flags="nn.Linear(30, 10)",
+            message=(
+                "`nn.Linear(30, 10)` expects 30 input features, but `nn.Linear(30, 20)` before it in this "
+                "nn.Sequential gives 20: the forward pass raises `RuntimeError: mat1 and mat2 shapes cannot be "
+                "multiplied (Bx20 and 30x10)`."
+            ),
+        ),
+        Invalid(
+            """
+import torch.nn as nn
+
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -242,20 +272,17 @@ class Net(nn.Module):
 
     def check(self, ctx) -> Iterator[Finding]:
         reported: set[tuple] = set()
+        sequentials = _Sequentials(ctx.file.instances)
         for cls in ctx.module_classes:
-            for finding in (*self._sequentials(ctx, cls), *self._in_methods(ctx, cls)):
+            for finding in (*self._sequentials(ctx, cls, sequentials), *self._in_methods(ctx, cls)):
                 key = (finding.range, finding.message)
                 if key not in reported:
                     reported.add(key)
                     yield finding
 
-    def _sequentials(self, ctx, cls: ModuleClass) -> Iterator[Finding]:
-        first, last = statement_lines(cls.node)
+    def _sequentials(self, ctx, cls: ModuleClass, sequentials: _Sequentials) -> Iterator[Finding]:
         cls.root  # interpreting __init__ records the modules it builds
-        for module in ctx.file.instances.values():
-            node = module.node
-            if module.container != "Sequential" or not isinstance(node, ast.Call) or not first <= node.lineno <= last:
-                continue
+        for module in sequentials.within(*statement_lines(cls.node)):
             modules = SH.sequential_modules(module)
             if not modules:
                 continue
@@ -275,6 +302,37 @@ class Net(nn.Module):
         for flow in ctx.flows(cls).values():
             for found in flow.mismatches:
                 yield self.finding(ctx, *_located(ctx, flow.name, found))
+
+
+class _Sequentials:
+    """The nn.Sequential the file's constructions built, by the line of their call: each class
+    asks for those within its lines (a scan of every construction per class made 10,000 lines
+    of 500 classes take 0.4 s). The constructions are only added to while the rule runs, in
+    order, so the ones recorded since the last question are indexed as it comes."""
+
+    def __init__(self, instances: dict[int, ModuleVal]) -> None:
+        self.instances = instances
+        self.indexed = 0
+        self.by_line: list[tuple[int, int, ModuleVal]] = []  # (line, order recorded, module)
+
+    def within(self, first: int, last: int) -> list[ModuleVal]:
+        if len(self.instances) > self.indexed:
+            recorded = itertools.islice(self.instances.values(), self.indexed, None)
+            for order, module in enumerate(recorded, self.indexed):
+                if module.container == "Sequential" and isinstance(module.node, ast.Call):
+                    bisect.insort(self.by_line, (module.node.lineno, order, module), key=_place_of_entry)
+            self.indexed = len(self.instances)
+        line = _line_of_entry
+        found = self.by_line[bisect.bisect_left(self.by_line, first, key=line) : bisect.bisect_right(self.by_line, last, key=line)]
+        return [module for _, _, module in sorted(found, key=lambda entry: entry[1])]  # in the order recorded
+
+
+def _line_of_entry(entry: tuple[int, int, ModuleVal]) -> int:
+    return entry[0]
+
+
+def _place_of_entry(entry: tuple[int, int, ModuleVal]) -> tuple[int, int]:
+    return entry[0], entry[1]
 
 
 def _size_producer(modules: list[ModuleVal]) -> ModuleVal | None:
