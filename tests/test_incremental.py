@@ -279,6 +279,38 @@ class Stack(nn.Module):
         return self.head(x)
 """
 FORWARD_LINES = method_body_lines(HIERARCHY)
+
+
+@st.composite
+def edits_of(draw, text: str):
+    versions = [text]
+    for _ in range(draw(st.integers(1, 4))):
+        text = draw(edits(text))
+        versions.append(text)
+    return versions
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(edits_of(HIERARCHY))
+def test_hovers_after_edits_match_a_fresh_analysis(versions):
+    """Hovered before each edit: the hover texts of the classes no edit reached are kept
+    (see FileContext.adopt_answers), and every hover reads as a fresh analysis's."""
+    analyzer = DocumentAnalyzer("doc.py")
+    for text in versions:
+        analysis = analyzer.update(text)
+        if "torch" in text and parses(text):
+            assert hovers(analysis) == hovers(analyze(text, "doc.py"))
+
+
+def test_an_edit_in_one_class_keeps_the_hover_texts_of_the_classes_that_do_not_use_it():
+    analyzer = DocumentAnalyzer("doc.py")
+    hovers(analyzer.update(HIERARCHY))
+    edited = HIERARCHY.replace("self.fc = nn.Linear(width, width)", "self.fc = nn.Linear(width, 2 * width)")
+    analysis = analyzer.update(edited)
+    answered = {cls.name: sorted(key[1] for key in cls.answers if key[0] == "member") for cls in analysis.file.all_classes}
+    assert answered["BaseBlock"] == answered["Stack"] == []  # edited, and built from what was
+    assert answered["Chained"] == ["layers"]  # neither: its hovers stay
+    assert hovers(analysis) == hovers(analyze(edited, "doc.py"))
 TYPED = ["x", "layer(x)", " + 1", "(", "self.", "é😀", "\n        y = x", "\n        return x", "\n\n", "[0]"]
 
 

@@ -425,6 +425,7 @@ class DocumentAnalyzer:
         else:
             file = FileContext(source, tree, self.resolver)
             if self.doc is not None:
+                file.adopt_answers(self.doc.file, {id(s) for i, c in enumerate(self.chunks) if i not in dirty for s in c.stmts})
                 self.doc.file.dispose()  # the last version's model: nothing reads it again
         if self.doc is None:
             self.doc = Document(source, tree, file)

@@ -386,6 +386,17 @@ class FileContext:
             table.clear()
         self.all_classes = []
 
+    def adopt_answers(self, last: FileContext, unchanged: set[int]) -> None:
+        """The questions answered about the classes of `last`, the file's model before an edit
+        (hover texts), for the classes in top-level statements no edit reached (`unchanged`:
+        their ids, the nodes kept from the last version): asked again, they would be answered
+        the same, and the hovers computed ahead need not compute them again."""
+        known = {id(cls.node): cls.answers for cls in last.all_classes if cls.answers and id(cls.top) in unchanged}
+        for cls in self.all_classes:
+            answers = known.get(id(cls.node))
+            if answers is not None and id(cls.top) in unchanged:
+                cls.answers.update(answers)
+
     def replace_method(self, class_node: ast.ClassDef, index: int, new: ast.FunctionDef | ast.AsyncFunctionDef, stale: set[int]) -> None:
         """An edit inside a method that no construction ran (see incremental.py): the class's
         tree takes the new method in place, and only what was read off the method's body (the

@@ -484,8 +484,9 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
             # What the class holds, one construction per step (a model's layers), so that a
             # keystroke waits for one step at most; then the hover texts, one per step. Built
             # apart from the analysis's model of the class and let go once the texts are kept.
+            unanswered = [attr for attr in attributes if ("member", attr) not in cls.answers]  # kept from before an edit
             with turn():
-                instance = _safely(cls.built_again) if attributes and current() else None
+                instance = _safely(cls.built_again) if unanswered and current() else None
             modules = expand_modules(instance) if instance is not None else None
             while modules is not None:
                 with turn():
@@ -493,7 +494,7 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
                         return
                     if _safely(next, modules, None) is None:
                         break
-            for attr in attributes:
+            for attr in unanswered:
                 with turn():
                     if not current():
                         return
