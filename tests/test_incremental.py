@@ -351,6 +351,14 @@ def test_a_read_typed_away_in_one_class_is_missed_by_the_others(edited):
     assert "TW302" in {f.code for f in analyze(text, "doc.py").findings} - {f.code for f in analyze(HIERARCHY, "doc.py").findings}
 
 
+@pytest.mark.parametrize("unread", ["        return self.xproj(h)", "        self.proj = h\n        return h"])
+def test_a_read_typed_in_one_class_quiets_the_others(unread):
+    """The other way: once `self.proj` is read again, the other class's TW302 goes."""
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(HIERARCHY.replace("        return self.proj(h)", unread, 1))
+    assert summary(analyzer.update(HIERARCHY).findings) == summary(analyze(HIERARCHY, "doc.py").findings)
+
+
 def test_typing_in_forward_keeps_what_the_classes_built():
     analyzer = DocumentAnalyzer("doc.py")
     analyzer.update(COMBINED)

@@ -11,6 +11,7 @@ text gives the same findings: it is the same code with every chunk changed.
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from dataclasses import dataclass, replace
 
@@ -23,6 +24,7 @@ from .values import was_reached
 from .source import Position, Range, SourceText, _split_lines_like_ast
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+KEYWORDS = frozenset(keyword.kwlist)  # words IDENTIFIER finds that no attribute is named
 # What a method may hold that the file's model reads outside constructions: imports (names),
 # classes (modules of their own), global or nonlocal statements.
 BINDS_NAMES = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.Global, ast.Nonlocal)
@@ -42,6 +44,11 @@ class Chunk:
     def uses(self) -> frozenset[str]:
         """The names it mentions (computed when an edit first asks what depends on what)."""
         return frozenset(IDENTIFIER.findall(self.text))
+
+    @cached_property
+    def reads(self) -> set[str]:
+        """The names it reads (see names_read_in): what "is it used anywhere?" asks of it."""
+        return names_read_in(self.positioned)  # names carry positions
 
     @property
     def lines(self) -> int:
@@ -294,6 +301,7 @@ class DocumentAnalyzer:
         self.chunks = [*old[:first], *new_chunks, *old[last:]]
         dirty = set(range(first, first + len(new_chunks)))
         dirty |= self._dependents(changed_names, dirty)
+        mentions = self._changed_reads(dirty, mentions)
         dirty |= {i for i, chunk in enumerate(self.chunks) if i not in dirty and chunk.uses & mentions}
         tree = self._whole_tree()
         return self._adopt(text, source, tree, dirty)
@@ -333,12 +341,14 @@ class DocumentAnalyzer:
         old_uses = chunk.uses
         chunk.text = text[begin:end]
         chunk.__dict__.pop("uses", None)
+        chunk.__dict__.pop("reads", None)
         chunk.positioned = kept + new_nodes
         chunk.__dict__.pop("strings_over_lines", None)
         _shift_all(old[last:], delta)
         dirty = {first}
         dirty |= self._dependents(set(chunk.defines), dirty)
         mentions = (old_uses ^ chunk.uses) | (names_read_in(old_nodes) ^ names_read_in(new_nodes))
+        mentions = self._changed_reads(dirty, mentions)
         dirty |= {i for i, c in enumerate(self.chunks) if i not in dirty and c.uses & mentions}
         tree = self._whole_tree()
         return self._adopt(text, source, tree, dirty, edited=class_node)
@@ -392,6 +402,18 @@ class DocumentAnalyzer:
         _shift_all(old[last:], delta)
         return True
 
+    def _changed_reads(self, dirty: set[int], mentions: set[str]) -> set[str]:
+        """Of the names an edit typed or removed, those that may have been read somewhere in the
+        file before it and not after, or the reverse: not Python's keywords (`False`, never an
+        attribute), nor names that a chunk not checked again reads (`self`, `config`, `bias`)."""
+        names = mentions - KEYWORDS
+        for i, chunk in enumerate(self.chunks):
+            if not names:
+                break
+            if i not in dirty:
+                names -= chunk.reads
+        return names
+
     def _dependents(self, names: set[str], dirty: set[int]) -> set[int]:
         """Chunks that use a changed name, and the chunks that use theirs, and so on."""
         if not names:
@@ -427,6 +449,8 @@ class DocumentAnalyzer:
             if self.doc is not None:
                 file.adopt_answers(self.doc.file, {id(s) for i, c in enumerate(self.chunks) if i not in dirty for s in c.stmts})
                 self.doc.file.dispose()  # the last version's model: nothing reads it again
+        # What every chunk reads, kept with it: a walk of the whole tree at each edit otherwise.
+        file.names_read = set().union(*(c.reads for c in self.chunks))
         if self.doc is None:
             self.doc = Document(source, tree, file)
         else:  # in place: fixes of findings kept from earlier versions read the current text
@@ -471,7 +495,7 @@ class DocumentAnalyzer:
 
 
 def _read_in(chunks: list[Chunk]) -> set[str]:
-    return names_read_in(node for c in chunks for node in c.positioned)  # names carry positions
+    return set().union(*(c.reads for c in chunks))
 
 
 def _method_edit(chunk: Chunk, new_text: str, path: str) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef, list[ast.AST], list[ast.AST], int, int] | None:
