@@ -278,6 +278,10 @@ def workspace(runs: int, edits: int, hovers: int, only: str | None = None) -> li
         # The first `name = self.layer(...)` below the middle: a letter typed at the end of `name`.
         typing_line = next(i for i in range(middle, len(lines)) if re.match(r"\s+\w+ = self\.\w+\(", lines[i]))
         typing_column = lines[typing_line].index(" = ")
+        # The first `self.name = nn.Layer(...)` below the middle (an __init__): a letter typed at
+        # the end of `name`, which builds the class and what uses it again.
+        init_line = next(i for i in range(middle, len(lines)) if re.match(r"\s+self\.\w+ = nn\.\w+\(", lines[i]))
+        init_column = lines[init_line].index(" = ")
         per_server: dict[str, list[dict]] = {name: [] for name in servers}
         for run in range(runs):
             for name, (command, options) in servers.items():
@@ -300,20 +304,27 @@ def workspace(runs: int, edits: int, hovers: int, only: str | None = None) -> li
                 hover_times = [client.hover(path.as_uri(), *rnd.choice(targets)) for _ in range(hovers)]
                 time.sleep(SETTLE)
                 settled = blank_lines()
-                typed = []
-                for _ in range(edits):  # a letter typed at the end of a name in a method, then deleted
-                    version += 1
-                    at = (typing_line, typing_column)
-                    if version % 2 == 0:
-                        typed.append(client.change(path.as_uri(), version, at, at, "x"))
-                    else:
-                        typed.append(client.change(path.as_uri(), version, at, (typing_line, typing_column + 1), ""))
+                def letters(line: int, column: int) -> list[float]:  # a letter typed at the end of a name, then deleted
+                    nonlocal version
+                    times = []
+                    for _ in range(edits):
+                        version += 1
+                        if version % 2 == 0:
+                            times.append(client.change(path.as_uri(), version, (line, column), (line, column), "x"))
+                        else:
+                            times.append(client.change(path.as_uri(), version, (line, column), (line, column + 1), ""))
+                    return times
+
+                typed = letters(typing_line, typing_column)
+                time.sleep(SETTLE)
+                in_init = letters(init_line, init_column)
                 time.sleep(SETTLE)
                 per_server[name].append({
                     "initialize": initialize, "first": first,
                     "change50": statistics.median(changes), "change95": percentile(changes, 0.95),
                     "settled50": statistics.median(settled), "settled95": percentile(settled, 0.95),
                     "type50": statistics.median(typed), "type95": percentile(typed, 0.95),
+                    "init50": statistics.median(in_init), "init95": percentile(in_init, 0.95),
                     "hover50": statistics.median(hover_times), "hover95": percentile(hover_times, 0.95),
                     "rss": client.rss_mb(),
                 })
@@ -327,9 +338,11 @@ def workspace(runs: int, edits: int, hovers: int, only: str | None = None) -> li
 def print_workspace(results: list[dict]) -> None:
     """Milliseconds and MB; `p50/p95` pairs. "change": blank lines right after opening, while the
     background reads the packages; "settled": the same once it is quiet; "typed": a letter
-    typed and deleted in a name, once quiet (the code changes: its class is analysed again)."""
+    typed and deleted in a name, once quiet (the code changes: its class is analysed again);
+    "init": the same in the attribute an `__init__` assigns a layer to (the class is built again,
+    and what uses it)."""
     columns = [("spawn→init", "initialize", 1), ("first diag", "first", 1)]
-    pairs = [("change", "change"), ("settled", "settled"), ("typed", "type"), ("hover", "hover")]
+    pairs = [("change", "change"), ("settled", "settled"), ("typed", "type"), ("init", "init"), ("hover", "hover")]
     header = f"{'file (lines)':<36} {'server':<11}" + "".join(f" {c[0]:>10}" for c in columns)
     header += "".join(f" {name + ' p50/p95':>19}" for name, _ in pairs) + f" {'RSS MB':>7}"
     print(header)
@@ -343,7 +356,7 @@ def print_workspace(results: list[dict]) -> None:
     for name, pair in by_file.items():
         ours, ruff = pair["torchwire"], pair["ruff server"]
         ratios = ", ".join(f"{label} p50 {ours[key + '50'] / ruff[key + '50']:.1f}x p95 {ours[key + '95'] / ruff[key + '95']:.1f}x"
-                           for label, key in pairs[:3])
+                           for label, key in pairs[:4])
         print(f"{name:<36} torchwire / ruff: {ratios}, RSS {ours['rss'] / ruff['rss']:.1f}x")
 
 
