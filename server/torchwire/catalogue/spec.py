@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ..engine.cached import cached_property
 from ..engine.symbolic import Dim, Sym, is_size
-from ..engine.values import UNKNOWN, Entry, Members, ModuleVal, ParamVal, SeqVal, Slot, truth
+from ..engine.values import UNKNOWN, Entry, Members, ModuleVal, ParamVal, SeqVal, Slot, may_hold_modules, truth
 
 REQUIRED: Any = object()
 
@@ -179,6 +179,7 @@ class LayerSpec:
 
     def instantiate(self, args: dict[str, Any], node: Any = None) -> ModuleVal:
         module = ModuleVal(display=f"nn.{self.name}", qualified=self.qualified, node=node, spec=self, args=args)
+        module.fed_modules = self.container is not None or any(may_hold_modules(v) for v in args.values())
         if self.lazy:
             module.unknown = f"nn.{self.name} infers its shapes at the first forward call"
         if self.build is not None:

@@ -17,7 +17,7 @@ from .interpreter import BUILTINS, Budget, Interpreter, Observation, QualName
 from .params import ParamRow, named_tensors
 from .reuse import clone_members, construction_key
 from .source import SourceText
-from .values import UNKNOWN, ClassRef, FunctionRef, Members, ModuleVal, SeqVal
+from .values import UNKNOWN, ClassRef, FunctionRef, Members, ModuleVal, SeqVal, may_hold_modules
 
 # Base classes from well-known libraries that are nn.Module subclasses.
 KNOWN_MODULE_BASES = {
@@ -682,6 +682,7 @@ class FileContext:
     def instantiate(self, cls: ModuleClass, args: list[Any], kwargs: dict[str, Any], node: ast.AST, depth: int, unknown_args: bool = False) -> ModuleVal:
         """An instance of a class of this file; its `__init__` is interpreted when first needed."""
         module = ModuleVal(display=cls.name, qualified=cls.name, node=node, cls=cls)
+        module.fed_modules = unknown_args or any(may_hold_modules(v) for v in (*args, *kwargs.values()))
 
         key_of_args: list = []  # computed once: copies of this module share this closure
 

@@ -89,7 +89,7 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
         return known
     if isinstance(value, ModuleVal):
         copy = ModuleVal(value.display, value.qualified, value.node, value.spec, value.cls, dict(value.args), value.unknown,
-                         new_uid(), value.maybe, value.unknown_contents, None, value._expand)
+                         new_uid(), value.maybe, value.unknown_contents, None, value._expand, value.fed_modules)
         memo[id(value)] = copy
         if value._members is not None:
             copy._members = clone_members(value._members, memo)

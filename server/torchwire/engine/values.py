@@ -227,6 +227,9 @@ class ModuleVal:
     # Contents, filled by the catalogue or by interpreting a class's __init__; the latter lazily.
     _members: "Members | None" = None
     _expand: "Callable[[ModuleVal], Members] | None" = None
+    # Its arguments may hold modules built elsewhere, which it may then hold (False: whatever
+    # it holds is built when it is, see may_hold_modules).
+    fed_modules: bool = True
 
     @property
     def members(self) -> "Members":
@@ -279,6 +282,22 @@ class ModuleVal:
             if sub is None:
                 result = None
         return result
+
+
+def may_hold_modules(value: Any, depth: int = 0) -> bool:
+    """Whether a value passed to a constructor may hold a module instance (a block built once
+    and passed to two owners shares its weights): sizes, flags, configs and classes do not."""
+    if value is None or isinstance(value, (bool, int, float, str, Sym, ClassRef, ParamVal)):
+        return False
+    if depth > 4:
+        return True
+    if isinstance(value, ObjectVal):  # a config: an attribute it could not compute is no module
+        return any(not is_unknown(v) and may_hold_modules(v, depth + 1) for v in value.fields.values())
+    if isinstance(value, SeqVal):
+        return any(may_hold_modules(e.value, depth + 1) for e in value.entries)
+    if isinstance(value, Choice):
+        return any(may_hold_modules(v, depth + 1) for v in value.options)
+    return True  # a module, a function that may return one, or a value unknown
 
 
 @dataclass(slots=True)

@@ -130,6 +130,27 @@ class Net(nn.Module):
     def forward(self, x):
         return self.body(x)
 """,
+        """
+import torch.nn as nn
+
+class Wrapper(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        block = nn.Linear(8, 8)
+        self.shortcut = block  # the layer self.wrapped holds: trained through it
+        self.wrapped = Wrapper(block)
+
+    def forward(self, x):
+        return self.wrapped(x)
+""",
     ]
 
     INVALID = [
@@ -202,24 +223,28 @@ def _shared_with_used(cls: ModuleClass, name: str, used: _AnyOf) -> bool:
     """`self.every = nn.ModuleList(layers[::2])` over layers that `self.body` runs: the same
     weights, trained through `self.body`."""
     children = cls.root.members.children
-    held = _weight_holders(children[name].value)
+    held = _weight_holders(children[name].value)  # every module under it built, to know them
     if not held:
         return False
     reached: set[int] = set()
     for other, slot in children.items():
         if other != name and other in used and isinstance(slot.value, ModuleVal):
-            reached |= _weight_holders(slot.value) or set()
+            reached |= _weight_holders(slot.value, among_built=True) or set()
     return held <= reached
 
 
-def _weight_holders(module: ModuleVal, depth: int = 0) -> set[int] | None:
+def _weight_holders(module: ModuleVal, depth: int = 0, among_built: bool = False) -> set[int] | None:
     """The modules under `module` (itself included) that own parameters, by identity; None when
-    some contents are unknown."""
+    some contents are unknown. `among_built`: the modules not built yet and given no module
+    (a model's 32 layers, at each keystroke) are not built: whatever they would hold would be
+    built with them, and so is none of the modules already built."""
+    if among_built and module._members is None and not module.fed_modules:
+        return set()
     if module.unknown or module.unknown_contents or depth > 20:
         return None
     found = {module.uid} if module.members.params else set()
     for child in module.members.child_modules():
-        below = _weight_holders(child, depth + 1)
+        below = _weight_holders(child, depth + 1, among_built)
         if below is None:
             return None
         found |= below
