@@ -55,6 +55,7 @@ IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up wor
 IDLE_CHECK = 0.25  # seconds between checks for that
 WARM_AFTER = 0.3  # seconds without a change or request before hovers are computed ahead (in short steps)
 HOVER_FIRST = 0.002  # seconds the hovers computed ahead pause for, while a hover is asked
+ATTRIBUTES = ("attributes",)  # where a class's answers keep the names of what it holds (see warm)
 GC_QUIET = 0.3  # seconds without a change before a full garbage collection
 GC_PERIOD = 5.0  # seconds at least between two full garbage collections
 GC_FORCE_AFTER = 10  # middle-generation collections that bring one on while the user types
@@ -475,6 +476,8 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
         from ..explain import member_summary
 
         for cls in list(analysis.module_classes):
+            if _answered_before(cls):
+                continue  # kept from before an edit that did not reach it: nothing to build again
             with turn():
                 attributes = _attributes_of(cls) if current() else None
                 if attributes is not None and analysis.queries is not None:
@@ -515,11 +518,19 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
 
 
 def _attributes_of(cls) -> list[str]:
+    """The names of what the class holds, noted with its answers (FileContext.adopt_answers
+    keeps them, with the hover texts, for the classes an edit did not reach)."""
     try:
         members = cls.root.members
     except Exception:  # a class the analysis could not build: nothing to warm
         return []
-    return [*members.children, *members.params, *members.buffers, *members.attributes]
+    attributes = cls.answers[ATTRIBUTES] = [*members.children, *members.params, *members.buffers, *members.attributes]
+    return attributes
+
+
+def _answered_before(cls) -> bool:
+    attributes = cls.answers.get(ATTRIBUTES)
+    return attributes is not None and all(("member", attr) in cls.answers for attr in attributes)
 
 
 async def _when_idle(ls: TorchwireServer, work, after: float = IDLE_AFTER, unasked: bool = False) -> None:
