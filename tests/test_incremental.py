@@ -77,10 +77,11 @@ def edits(draw, text: str):
 
 
 @st.composite
-def edit_sequences(draw):
-    text = draw(st.sampled_from([COMBINED, *TEXTS]))
+def edit_sequences(draw, text: str | None = None, most: int = 6):
+    """A text (of the examples, unless given) and up to `most` versions edited from it."""
+    text = text if text is not None else draw(st.sampled_from([COMBINED, *TEXTS]))
     versions = [text]
-    for _ in range(draw(st.integers(1, 6))):
+    for _ in range(draw(st.integers(1, most))):
         text = draw(edits(text))
         versions.append(text)
     return versions
@@ -281,17 +282,8 @@ class Stack(nn.Module):
 FORWARD_LINES = method_body_lines(HIERARCHY)
 
 
-@st.composite
-def edits_of(draw, text: str):
-    versions = [text]
-    for _ in range(draw(st.integers(1, 4))):
-        text = draw(edits(text))
-        versions.append(text)
-    return versions
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(edits_of(HIERARCHY))
+@given(edit_sequences(HIERARCHY, most=4))
 def test_hovers_after_edits_match_a_fresh_analysis(versions):
     """Hovered before each edit: the hover texts of the classes no edit reached are kept
     (see FileContext.adopt_answers), and every hover reads as a fresh analysis's."""

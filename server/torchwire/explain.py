@@ -168,6 +168,26 @@ NOTES = {
 }
 
 
+MEMBER_NAMES = ("member names",)  # where a class's answers keep the names of what it holds
+
+
+def member_names(cls: ModuleClass) -> list[str]:
+    """The names of what the class holds (children, parameters, buffers, plain attributes):
+    the hovers `member_summary` answers (asked once per class, like them)."""
+    if MEMBER_NAMES not in cls.answers:
+        members = cls.root.members
+        cls.answers[MEMBER_NAMES] = [*members.children, *members.params, *members.buffers, *members.attributes]
+    return cls.answers[MEMBER_NAMES]
+
+
+def unanswered_members(cls: ModuleClass) -> list[str] | None:
+    """Of the names of what the class holds, those whose hover is not computed yet; None when
+    the names themselves are not asked yet (kept from before an edit that did not reach the
+    class, see FileContext.adopt_answers, they are answered in full)."""
+    names = cls.answers.get(MEMBER_NAMES)
+    return None if names is None else [name for name in names if ("member", name) not in cls.answers]
+
+
 def member_summary(cls: ModuleClass, attr: str, instance: ModuleVal | None = None) -> str | None:
     """The hover of `self.<attr>` in `cls` (computed once per class: the server may have
     asked already, while the editor was idle), read from `instance` (another build of the

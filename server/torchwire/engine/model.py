@@ -393,9 +393,7 @@ class FileContext:
         the same, and the hovers computed ahead need not compute them again."""
         known = {id(cls.node): cls.answers for cls in last.all_classes if cls.answers and id(cls.top) in unchanged}
         for cls in self.all_classes:
-            answers = known.get(id(cls.node))
-            if answers is not None and id(cls.top) in unchanged:
-                cls.answers.update(answers)
+            cls.answers.update(known.get(id(cls.node), ()))
 
     def replace_method(self, class_node: ast.ClassDef, index: int, new: ast.FunctionDef | ast.AsyncFunctionDef, stale: set[int]) -> None:
         """An edit inside a method that no construction ran (see incremental.py): the class's

@@ -55,7 +55,6 @@ IDLE_AFTER = 1.0  # seconds without a change or a running analysis: start-up wor
 IDLE_CHECK = 0.25  # seconds between checks for that
 WARM_AFTER = 0.3  # seconds without a change or request before hovers are computed ahead (in short steps)
 HOVER_FIRST = 0.002  # seconds the hovers computed ahead pause for, while a hover is asked
-ATTRIBUTES = ("attributes",)  # where a class's answers keep the names of what it holds (see warm)
 GC_QUIET = 0.3  # seconds without a change before a full garbage collection
 GC_PERIOD = 5.0  # seconds at least between two full garbage collections
 GC_FORCE_AFTER = 10  # middle-generation collections that bring one on while the user types
@@ -473,10 +472,10 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
 
     def warm() -> None:
         from ..engine.params import expand_modules
-        from ..explain import member_summary
+        from ..explain import member_summary, unanswered_members
 
         for cls in list(analysis.module_classes):
-            if _answered_before(cls):
+            if unanswered_members(cls) == []:
                 continue  # kept from before an edit that did not reach it: nothing to build again
             with turn():
                 attributes = _attributes_of(cls) if current() else None
@@ -487,7 +486,7 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
             # What the class holds, one construction per step (a model's layers), so that a
             # keystroke waits for one step at most; then the hover texts, one per step. Built
             # apart from the analysis's model of the class and let go once the texts are kept.
-            unanswered = [attr for attr in attributes if ("member", attr) not in cls.answers]  # kept from before an edit
+            unanswered = [attr for attr in attributes if ("member", attr) not in cls.answers]
             with turn():
                 instance = _safely(cls.built_again) if unanswered and current() else None
             modules = expand_modules(instance) if instance is not None else None
@@ -518,19 +517,12 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
 
 
 def _attributes_of(cls) -> list[str]:
-    """The names of what the class holds, noted with its answers (FileContext.adopt_answers
-    keeps them, with the hover texts, for the classes an edit did not reach)."""
+    from ..explain import member_names
+
     try:
-        members = cls.root.members
+        return member_names(cls)
     except Exception:  # a class the analysis could not build: nothing to warm
         return []
-    attributes = cls.answers[ATTRIBUTES] = [*members.children, *members.params, *members.buffers, *members.attributes]
-    return attributes
-
-
-def _answered_before(cls) -> bool:
-    attributes = cls.answers.get(ATTRIBUTES)
-    return attributes is not None and all(("member", attr) in cls.answers for attr in attributes)
 
 
 async def _when_idle(ls: TorchwireServer, work, after: float = IDLE_AFTER, unasked: bool = False) -> None:
