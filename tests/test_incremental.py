@@ -351,6 +351,37 @@ def test_a_read_typed_in_one_class_quiets_the_others(unread):
     assert summary(analyzer.update(HIERARCHY).findings) == summary(analyze(HIERARCHY, "doc.py").findings)
 
 
+INHERITED = """import torch.nn as nn
+
+
+class Base(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+        self.body = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Child(Base):
+    def forward(self, x):
+        return self.body(x)
+"""
+BY_NAME = INHERITED[: INHERITED.rindex("self.body(x)")] + 'getattr(self, "body")(x)\n'
+
+
+@pytest.mark.parametrize(("before", "after"), [(INHERITED, BY_NAME), (BY_NAME, INHERITED)], ids=["typed", "removed"])
+def test_members_reached_by_name_in_a_subclass_recheck_its_base(before, after):
+    """`getattr(self, ...)` typed in a subclass's forward may use any member, its base's
+    too: the base's unused `self.proj` (TW302) is checked again, and quiet, as a fresh
+    analysis has it; removed, it is reported again."""
+    analyzer = DocumentAnalyzer("doc.py")
+    analyzer.update(before)
+    assert summary(analyzer.update(after).findings) == summary(analyze(after, "doc.py").findings)
+    assert {f.code for f in analyze(INHERITED, "doc.py").findings} == {"TW302"} and analyze(BY_NAME, "doc.py").findings == []
+
+
 def test_typing_in_forward_keeps_what_the_classes_built():
     analyzer = DocumentAnalyzer("doc.py")
     analyzer.update(COMBINED)

@@ -19,7 +19,7 @@ from ..config import Config
 from .analysis import Analysis, Document, RuleContext, parse_module, run_rules, sort_findings, syntax_error_finding, uses_torch
 from .cached import cached_property
 from .findings import Finding
-from .model import FileContext, names_read_in, statement_lines
+from .model import REACHES_MEMBERS_BY_NAME, FileContext, names_read_in, statement_lines
 from .values import was_reached
 from .source import Position, Range, SourceText, _split_lines_like_ast
 
@@ -301,6 +301,8 @@ class DocumentAnalyzer:
         self.chunks = [*old[:first], *new_chunks, *old[last:]]
         dirty = set(range(first, first + len(new_chunks)))
         dirty |= self._dependents(changed_names, dirty)
+        if not same_code and _reach_by_name("".join(c.text for c in old[first:last])) != _reach_by_name("".join(c.text for c in new_chunks)):
+            dirty |= self._ancestors([s for c in (*old[first:last], *new_chunks) for s in c.stmts], dirty)
         mentions = self._changed_reads(dirty, mentions)
         dirty |= {i for i, chunk in enumerate(self.chunks) if i not in dirty and chunk.uses & mentions}
         tree = self._whole_tree()
@@ -338,7 +340,7 @@ class DocumentAnalyzer:
         elif class_node.end_lineno is not None:
             class_node.end_lineno += delta
         self.doc.file.replace_method(class_node, index, new, replaced)
-        old_uses = chunk.uses
+        old_uses, old_text = chunk.uses, chunk.text
         chunk.text = text[begin:end]
         chunk.__dict__.pop("uses", None)
         chunk.__dict__.pop("reads", None)
@@ -347,6 +349,8 @@ class DocumentAnalyzer:
         _shift_all(old[last:], delta)
         dirty = {first}
         dirty |= self._dependents(set(chunk.defines), dirty)
+        if _reach_by_name(old_text) != _reach_by_name(chunk.text):
+            dirty |= self._ancestors(chunk.stmts, dirty)
         mentions = (old_uses ^ chunk.uses) | (names_read_in(old_nodes) ^ names_read_in(new_nodes))
         mentions = self._changed_reads(dirty, mentions)
         dirty |= {i for i, c in enumerate(self.chunks) if i not in dirty and c.uses & mentions}
@@ -413,6 +417,18 @@ class DocumentAnalyzer:
             if i not in dirty:
                 names -= chunk.reads
         return names
+
+    def _ancestors(self, stmts: list[ast.stmt], dirty: set[int]) -> set[int]:
+        """The chunks that define the classes these statements' classes inherit from, and
+        theirs: whether a class's members are used anywhere depends on its subclasses' code
+        too (`getattr(self, name)` in one may use any of them)."""
+        found: set[int] = set()
+        bases = {b.id for node in stmts if isinstance(node, ast.ClassDef) for b in node.bases if isinstance(b, ast.Name)}
+        while bases:
+            reached = [i for i, chunk in enumerate(self.chunks) if i not in dirty and i not in found and chunk.defines & bases]
+            found.update(reached)
+            bases = {b.id for i in reached for node in self.chunks[i].stmts if isinstance(node, ast.ClassDef) for b in node.bases if isinstance(b, ast.Name)}
+        return found
 
     def _dependents(self, names: set[str], dirty: set[int]) -> set[int]:
         """Chunks that use a changed name, and the chunks that use theirs, and so on."""
@@ -492,6 +508,11 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
+
+
+def _reach_by_name(text: str) -> int:
+    """How often the text reaches a module's members by name (see REACHES_MEMBERS_BY_NAME)."""
+    return len(REACHES_MEMBERS_BY_NAME.findall(text))
 
 
 def _read_in(chunks: list[Chunk]) -> set[str]:

@@ -34,6 +34,12 @@ KNOWN_MODULE_BASES = {
 # Hooks set up by hand, or declared: transformers' `_can_record_outputs` names the modules whose
 # outputs its hooks record.
 HOOK_SETUP = re.compile(r"register_\w*hook\w*\s*\(|Hooks?\s*\(|\b_can_record_outputs\b")
+# Code that reaches a module's members by name or all at once (`getattr(self, name)`,
+# `self.named_modules()`): any of them may be used there, in the class or in one it inherits from.
+REACHES_MEMBERS_BY_NAME = re.compile(
+    r"getattr\(\s*self|self\.(modules|children|named_modules|named_children|_modules|__dict__|parameters|named_parameters)\b"
+    r"|vars\(\s*self|in\s+self\s*:|\bself\[",
+)
 
 
 def names_read_in(nodes) -> set[str]:

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import ast
-
-import re
 from typing import Iterator
 
 from ..engine.findings import Finding, Severity
-from ..engine.model import ModuleClass
+from ..engine.model import REACHES_MEMBERS_BY_NAME, ModuleClass
 from ..engine.values import ModuleVal
 from .base import Invalid, Rule
 from .describe import parameters_of
 
 # Ways a class reaches its submodules without naming them: then nothing can be said.
-DYNAMIC = re.compile(
-    r"getattr\(\s*self|self\.(modules|children|named_modules|named_children|_modules|__dict__|parameters|named_parameters)\b"
-    r"|vars\(\s*self|in\s+self\s*:|\bself\[",
-)
 
 
 class UnusedSubmodule(Rule):
@@ -253,7 +247,7 @@ def _weight_holders(module: ModuleVal, depth: int = 0, among_built: bool = False
 
 def _dynamic(ctx, cls: ModuleClass) -> bool:
     related = [cls, *_bases(cls), *(c for c in ctx.file.all_classes if cls in _bases(c))]
-    return any(DYNAMIC.search(ctx.source.segment(c.node)) for c in related)
+    return any(REACHES_MEMBERS_BY_NAME.search(ctx.source.segment(c.node)) for c in related)
 
 
 def _unreadable_base(cls: ModuleClass, depth: int = 0) -> bool:
