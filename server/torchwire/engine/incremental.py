@@ -423,11 +423,11 @@ class DocumentAnalyzer:
         theirs: whether a class's members are used anywhere depends on its subclasses' code
         too (`getattr(self, name)` in one may use any of them)."""
         found: set[int] = set()
-        bases = {b.id for node in stmts if isinstance(node, ast.ClassDef) for b in node.bases if isinstance(b, ast.Name)}
+        bases = _base_names(stmts)
         while bases:
             reached = [i for i, chunk in enumerate(self.chunks) if i not in dirty and i not in found and chunk.defines & bases]
             found.update(reached)
-            bases = {b.id for i in reached for node in self.chunks[i].stmts if isinstance(node, ast.ClassDef) for b in node.bases if isinstance(b, ast.Name)}
+            bases = _base_names([s for i in reached for s in self.chunks[i].stmts])
         return found
 
     def _dependents(self, names: set[str], dirty: set[int]) -> set[int]:
@@ -454,7 +454,8 @@ class DocumentAnalyzer:
         """`same_code`: only lines moved, and what was learnt of the code stays true;
         `edited`: the class one of whose methods changed, the file's model updated in place
         (_edited_method)."""
-        if (same_code or edited is not None) and self.doc is not None:
+        kept = (same_code or edited is not None) and self.doc is not None
+        if kept:
             file = self.doc.file
             file.source, file.tree = source, tree
             if edited is not None:  # what is checked again: what the methods say
@@ -465,8 +466,9 @@ class DocumentAnalyzer:
             if self.doc is not None:
                 file.adopt_answers(self.doc.file, {id(s) for i, c in enumerate(self.chunks) if i not in dirty for s in c.stmts})
                 self.doc.file.dispose()  # the last version's model: nothing reads it again
-        # What every chunk reads, kept with it: a walk of the whole tree at each edit otherwise.
-        file.names_read = set().union(*(c.reads for c in self.chunks))
+        if not (kept and same_code):  # code moved only: what the file reads stays
+            # What every chunk reads, kept with it: a walk of the whole tree at each edit otherwise.
+            file.names_read = _read_in(self.chunks)
         if self.doc is None:
             self.doc = Document(source, tree, file)
         else:  # in place: fixes of findings kept from earlier versions read the current text
@@ -508,6 +510,11 @@ class DocumentAnalyzer:
             delta = _line_count(before_tail) - untouched[0].start
             kept += [replace(_shifted(f, delta), fix=None) for c in untouched for f in (c.findings or [])]
         return kept
+
+
+def _base_names(stmts: list[ast.stmt]) -> set[str]:
+    """The names the classes among these statements inherit from (`class Child(Base)`)."""
+    return {b.id for node in stmts if isinstance(node, ast.ClassDef) for b in node.bases if isinstance(b, ast.Name)}
 
 
 def _reach_by_name(text: str) -> int:

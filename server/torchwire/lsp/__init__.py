@@ -19,9 +19,7 @@ def serve() -> None:
     thresholds = gc.get_threshold()
     gc.set_threshold(thresholds[0], thresholds[1], 10**9)
     try:
-        with without_openssl():
-            import hashlib  # noqa: F401  (now, so that it settles on Python's own digests)
-
+        with without_openssl():  # hashlib too, imported by generated_code: Python's own digests
             from .generated_code import forget_generated_sources
             from .server import serve as run
 

@@ -486,7 +486,7 @@ def _warm_hovers_when_idle(ls: TorchwireServer, uri: str, entry: OpenDocument) -
             # What the class holds, one construction per step (a model's layers), so that a
             # keystroke waits for one step at most; then the hover texts, one per step. Built
             # apart from the analysis's model of the class and let go once the texts are kept.
-            unanswered = [attr for attr in attributes if ("member", attr) not in cls.answers]
+            unanswered = unanswered_members(cls) or []
             with turn():
                 instance = _safely(cls.built_again) if unanswered and current() else None
             modules = expand_modules(instance) if instance is not None else None
